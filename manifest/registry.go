@@ -1,0 +1,387 @@
+package manifest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"go.uber.org/zap"
+)
+
+// RegistryConfig configures a Registry.
+type RegistryConfig struct {
+	// Dir is the builds folder. Required.
+	Dir string
+	// Loader loads builds. Required.
+	Loader *Loader
+	// Grace is how long a superseded build stays live. Default: 0 (retire at once).
+	Grace time.Duration
+	// Keep is the most superseded builds live at once. Default: 0.
+	Keep int
+	// Settle is how long a dropped folder must be quiet before it is
+	// validated. Optional. Default: 300ms.
+	Settle time.Duration
+	// Rescan is the interval of the safety-net rescan of the builds
+	// folder, for changes no event reported. Optional. Default: 5s.
+	Rescan time.Duration
+	// HistoryPoll is how often the state file is checked for changes made
+	// by `skewless activate` when no event says so. Optional. Default: 1s.
+	HistoryPoll time.Duration
+	// Log receives state changes. Optional. Default: no logging.
+	Log *zap.Logger
+}
+
+func (c RegistryConfig) withDefaults() RegistryConfig {
+	if c.Settle == 0 {
+		c.Settle = 300 * time.Millisecond
+	}
+	if c.Rescan <= 0 {
+		c.Rescan = 5 * time.Second
+	}
+	if c.HistoryPoll <= 0 {
+		c.HistoryPoll = time.Second
+	}
+	if c.Log == nil {
+		c.Log = zap.NewNop()
+	}
+	return c
+}
+
+// Registry knows every build in the builds folder and publishes what to
+// serve as immutable Snapshots. One goroutine (run) owns its mutable state,
+// so none of it needs a lock; readers only load the atomic pointer.
+type Registry struct {
+	cfg RegistryConfig
+	log *zap.Logger
+
+	snap     atomic.Pointer[Snapshot]
+	notifyMu sync.Mutex
+	notify   chan struct{}
+
+	rescanReq chan string
+	cancel    context.CancelFunc
+	done      chan struct{}
+
+	// Only accessed from the run goroutine (and Start, before it runs).
+	hist     *History
+	histStat os.FileInfo
+	loaded   map[string]*Build
+	folders  map[string]*folder
+	watcher  *fsnotify.Watcher
+	timers   timers
+}
+
+// folder is a version folder present in the builds dir.
+type folder struct {
+	version  string
+	pending  bool        // waiting to settle and be validated
+	changed  time.Time   // last change seen
+	fp       Fingerprint // at the last change
+	problems []string    // why it is invalid, when it is
+	watched  []string    // folders of its tree added to the watcher
+}
+
+// NewRegistry checks the builds folder and returns a registry for it.
+func NewRegistry(cfg RegistryConfig) (*Registry, error) {
+	cfg = cfg.withDefaults()
+	if _, err := os.ReadDir(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("builds folder %q: %w", cfg.Dir, err)
+	}
+	r := &Registry{
+		cfg: cfg, log: cfg.Log, notify: make(chan struct{}),
+		rescanReq: make(chan string, 1), done: make(chan struct{}),
+		loaded: map[string]*Build{}, folders: map[string]*folder{},
+	}
+	r.snap.Store(&Snapshot{})
+	return r, nil
+}
+
+// Snapshot returns the published view. Never nil.
+func (r *Registry) Snapshot() *Snapshot { return r.snap.Load() }
+
+// Changed returns a channel closed at the next activation (a change of the
+// current build or its sequence number).
+func (r *Registry) Changed() <-chan struct{} {
+	r.notifyMu.Lock()
+	defer r.notifyMu.Unlock()
+	return r.notify
+}
+
+// Rescan asks the registry to rescan the builds folder now, as it does on
+// its own after a watcher error or an event queue overflow.
+func (r *Registry) Rescan(reason string) {
+	select {
+	case r.rescanReq <- reason:
+	default: // one is already queued
+	}
+}
+
+// Start loads the state and the builds, publishes the first snapshot and
+// starts watching. It returns once the current build (if any) is served.
+func (r *Registry) Start(ctx context.Context) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watch builds folder: %w", err)
+	}
+	r.watcher = w
+	if err := os.MkdirAll(filepath.Join(r.cfg.Dir, StateDir), 0o755); err != nil {
+		w.Close()
+		return fmt.Errorf("create state folder: %w", err)
+	}
+	// Watch first, then scan: a folder created in between is seen twice
+	// rather than never.
+	for _, d := range []string{r.cfg.Dir, filepath.Join(r.cfg.Dir, StateDir)} {
+		if err := w.Add(d); err != nil {
+			r.log.Warn("cannot watch; relying on periodic rescans", zap.String("path", d), zap.Error(err))
+		}
+	}
+	hist, err := ReadHistory(r.cfg.Dir)
+	if err != nil {
+		r.log.Error("state file unusable; rebuilding it from the build folders", zap.Error(err))
+	}
+	r.hist = hist
+	r.histStat, _ = os.Stat(statePath(r.cfg.Dir))
+	if err := r.firstScan(ctx); err != nil {
+		w.Close()
+		return err
+	}
+	ctx, r.cancel = context.WithCancel(ctx)
+	go r.run(ctx)
+	return nil
+}
+
+// Close stops watching and waits for the registry's goroutine.
+func (r *Registry) Close() {
+	if r.cancel != nil {
+		r.cancel()
+		<-r.done
+	}
+}
+
+// update applies fn to the persisted history and adopts the result.
+func (r *Registry) update(what string, fn func(*History) error) bool {
+	h, corrupt, err := UpdateHistory(r.cfg.Dir, fn)
+	if corrupt != nil {
+		r.log.Error("state file was corrupt; rebuilt it", zap.Error(corrupt))
+	}
+	if err != nil {
+		r.log.Error("cannot record "+what, zap.Error(err))
+		return false
+	}
+	r.hist = h
+	r.histStat, _ = os.Stat(statePath(r.cfg.Dir))
+	return true
+}
+
+func (r *Registry) buildDir(v string) string { return filepath.Join(r.cfg.Dir, v) }
+
+// load returns build v, loaded now if it is not in memory yet.
+func (r *Registry) load(ctx context.Context, v string) (*Build, error) {
+	if b := r.loaded[v]; b != nil {
+		return b, nil
+	}
+	b, err := r.cfg.Loader.Load(ctx, v, r.buildDir(v))
+	if err != nil {
+		return nil, err
+	}
+	r.loaded[v] = b
+	r.log.Info("build loaded", zap.String("version", v), zap.Int("files", len(b.Files)),
+		zap.Int64("bytes", b.Bytes), zap.Int("reused", b.Reused), zap.Duration("took", b.LoadTime))
+	return b, nil
+}
+
+// reconcile brings memory in line with the history: the current and live
+// builds loaded, everything else let go, and a new snapshot published.
+func (r *Registry) reconcile(ctx context.Context) {
+	cur := r.hist.Current
+	if cur != "" {
+		if _, err := r.load(ctx, cur); err != nil {
+			r.currentFailed(ctx, cur, err)
+			return
+		}
+	}
+	var live []*Build
+	for _, v := range r.liveVersions() {
+		b, err := r.load(ctx, v)
+		if err != nil {
+			r.log.Error("live build cannot be loaded; retiring it", zap.String("version", v), zap.Error(err))
+			r.update("retirement", func(h *History) error { h.Retire(v, time.Now()); return nil })
+			r.reconcile(ctx)
+			return
+		}
+		live = append(live, b)
+	}
+	keep := append([]*Build(nil), live...)
+	if cur != "" {
+		keep = append(keep, r.loaded[cur])
+	}
+	for v := range r.loaded {
+		if v != cur && !containsBuild(live, v) {
+			delete(r.loaded, v)
+		}
+	}
+	r.cfg.Loader.Retain(keep)
+	r.publish(r.loaded[cur], live)
+	r.scheduleRetirement(ctx)
+}
+
+// currentFailed handles a current build that cannot be loaded (its folder
+// gone or changed): the most recently superseded live build takes over.
+func (r *Registry) currentFailed(ctx context.Context, v string, err error) {
+	r.log.Error("current build cannot be served", zap.String("version", v), zap.Error(err))
+	var problems []string
+	if ie := (*InvalidError)(nil); errors.As(err, &ie) {
+		problems = ie.Problems
+	}
+	next := ""
+	if lv := r.liveVersions(); len(lv) > 0 {
+		next = lv[0]
+	}
+	r.update("fallback", func(h *History) error {
+		h.Retire(v, time.Now())
+		h.record(v).Problems = problems
+		if next != "" {
+			h.Activate(next, h.summary(next), time.Now())
+		}
+		return nil
+	})
+	if next != "" {
+		r.log.Warn("fell back to the previous build", zap.String("version", next), zap.Uint64("seq", r.hist.Seq))
+	}
+	r.reconcile(ctx)
+}
+
+func (h *History) summary(v string) Summary {
+	rec := h.Builds[v]
+	if rec == nil {
+		return Summary{}
+	}
+	return Summary{Files: rec.Files, Bytes: rec.Bytes, Hashed: rec.Hashed}
+}
+
+func containsBuild(bs []*Build, v string) bool {
+	for _, b := range bs {
+		if b.Version == v {
+			return true
+		}
+	}
+	return false
+}
+
+// liveVersions are the superseded, unretired builds whose folder is
+// present, most recently superseded first.
+func (r *Registry) liveVersions() []string {
+	var vs []string
+	for v, rec := range r.hist.Builds {
+		if v != r.hist.Current && !rec.Superseded.IsZero() && rec.Retired.IsZero() && r.folders[v] != nil {
+			vs = append(vs, v)
+		}
+	}
+	sort.Slice(vs, func(i, j int) bool {
+		a, b := r.hist.Builds[vs[i]], r.hist.Builds[vs[j]]
+		if !a.Superseded.Equal(b.Superseded) {
+			return a.Superseded.After(b.Superseded)
+		}
+		return vs[i] > vs[j]
+	})
+	return vs
+}
+
+// publish swaps in a new snapshot and wakes the listeners of Changed when
+// the current build changed.
+func (r *Registry) publish(cur *Build, live []*Build) {
+	s := &Snapshot{Seq: r.hist.Seq, Current: cur, Live: live, retired: retiredIndex(r.hist), Builds: r.statuses()}
+	if cur == nil {
+		s.Seq = 0
+	}
+	old := r.snap.Swap(s)
+	if old.Seq != s.Seq || old.Version() != s.Version() {
+		r.notifyMu.Lock()
+		close(r.notify)
+		r.notify = make(chan struct{})
+		r.notifyMu.Unlock()
+	}
+}
+
+// retiredIndex maps every hashed path of a retired build to the most
+// recently retired build that had it. Paths a current or live build still
+// serves are found before this index is consulted.
+func retiredIndex(h *History) map[string]string {
+	var vs []string
+	for v, rec := range h.Builds {
+		if !rec.Retired.IsZero() {
+			vs = append(vs, v)
+		}
+	}
+	sort.Slice(vs, func(i, j int) bool { return h.Builds[vs[i]].Retired.Before(h.Builds[vs[j]].Retired) })
+	idx := map[string]string{}
+	for _, v := range vs {
+		for _, p := range h.Builds[v].Hashed {
+			idx[p] = v
+		}
+	}
+	return idx
+}
+
+// statuses lists every build the registry knows.
+func (r *Registry) statuses() []BuildStatus {
+	present := map[string]FolderStatus{}
+	for v, f := range r.folders {
+		present[v] = FolderStatus{Pending: f.pending, Problems: f.problems, Files: f.fp.Files, Bytes: f.fp.Bytes}
+	}
+	return ListStatuses(r.hist, present)
+}
+
+// FolderStatus is what is known of a version folder that is present.
+type FolderStatus struct {
+	Pending  bool
+	Problems []string
+	Files    int
+	Bytes    int64
+}
+
+// ListStatuses lists every build: those in the history, and present folders
+// it does not know yet (pending, or invalid with their problems).
+func ListStatuses(h *History, present map[string]FolderStatus) []BuildStatus {
+	var out []BuildStatus
+	for v, rec := range h.Builds {
+		st := h.StateOf(v)
+		f, ok := present[v]
+		if ok && f.Pending && !h.served(v) {
+			st = Pending
+		}
+		out = append(out, BuildStatus{Version: v, State: st, StateName: st.String(), Seq: rec.Seq,
+			Activated: rec.Activated, Superseded: rec.Superseded, RetiredAt: rec.Retired,
+			Files: rec.Files, Bytes: rec.Bytes, Problems: rec.Problems, Present: ok})
+	}
+	for v, f := range present {
+		if h.Builds[v] != nil {
+			continue
+		}
+		st := Pending
+		if !f.Pending && len(f.Problems) > 0 {
+			st = Invalid
+		}
+		out = append(out, BuildStatus{Version: v, State: st, StateName: st.String(), Files: f.Files, Bytes: f.Bytes, Problems: f.Problems, Present: true})
+	}
+	SortStatuses(out)
+	return out
+}
+
+// SortStatuses orders builds newest first: by activation sequence, then
+// never-activated ones by name.
+func SortStatuses(s []BuildStatus) {
+	sort.Slice(s, func(i, j int) bool {
+		if s[i].Seq != s[j].Seq {
+			return s[i].Seq > s[j].Seq
+		}
+		return s[i].Version > s[j].Version
+	})
+}
