@@ -1,0 +1,126 @@
+package main
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/skewless/skewless/manifest"
+)
+
+// snapshotSource is where the server reads what to serve.
+type snapshotSource interface {
+	Snapshot() *manifest.Snapshot
+}
+
+// server answers HTTP requests from the current snapshot.
+type server struct {
+	cfg    serveConfig
+	builds snapshotSource
+	log    *zap.Logger
+	access *zap.Logger
+	client *manifest.Content // /_skewless/client.js, prepared at start
+	events *hub
+}
+
+const reservedPrefix = "/_skewless/"
+
+// newApp returns the Fiber app. One handler serves everything: the
+// resolution order is the contract's, not a router's, and it reads the
+// snapshot once per request so a response never mixes two builds.
+func newApp(s *server) *fiber.App {
+	app := fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		ErrorHandler:          s.errorHandler,
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		ReadBufferSize:        16 << 10,
+	})
+	app.Server().Logger = zap.NewStdLog(s.log.Named("fasthttp"))
+	app.Use(s.handle)
+	return app
+}
+
+func (s *server) handle(c *fiber.Ctx) error {
+	start := time.Now()
+	snap := s.builds.Snapshot()
+	h := &c.Response().Header
+	h.DisableNormalizing() // keep "ETag" spelled as RFC 9110 does
+	if v := snap.Version(); v != "" {
+		h.Set("Skewless-Version", v)
+	}
+	var out outcome
+	switch {
+	case !c.Request().Header.IsGet() && !c.Request().Header.IsHead():
+		h.Set("Allow", "GET, HEAD")
+		out = s.writeStatus(c, fiber.StatusMethodNotAllowed, outNotAllowed)
+	case strings.HasPrefix(c.Path(), reservedPrefix):
+		out = s.endpoint(c, snap)
+	default:
+		out = s.asset(c, snap)
+	}
+	s.logAccess(c, out, start)
+	return nil
+}
+
+// asset serves a build file, the SPA fallback, or the right 4xx/503.
+func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot) outcome {
+	p, ok := decodePath(utils.UnsafeString(c.Request().URI().PathOriginal()))
+	if !ok {
+		return s.writeStatus(c, fiber.StatusBadRequest, outBadRequest)
+	}
+	if snap.Current == nil {
+		c.Set("Retry-After", "5")
+		return s.writeStatus(c, fiber.StatusServiceUnavailable, outUnavailable)
+	}
+	res := resolve(snap, p, s.cfg.SPA)
+	if res.file == nil {
+		if res.outcome == outRetired || res.outcome == outUnknown {
+			c.Set("Skewless-Asset", res.outcome.String())
+		}
+		return s.writeStatus(c, res.status, res.outcome)
+	}
+	return s.writeFile(c, res.file, res.outcome)
+}
+
+func (s *server) logAccess(c *fiber.Ctx, out outcome, start time.Time) {
+	ce := s.access.Check(zapcore.InfoLevel, "request")
+	if ce == nil {
+		return
+	}
+	resp := c.Response()
+	bytes := 0
+	switch {
+	case resp.SkipBody:
+	case resp.IsBodyStream():
+		bytes = max(resp.Header.ContentLength(), 0)
+	default:
+		bytes = len(resp.Body())
+	}
+	ce.Write(
+		zap.ByteString("method", c.Request().Header.Method()),
+		zap.ByteString("path", c.Request().URI().PathOriginal()),
+		zap.Int("status", resp.StatusCode()),
+		zap.Int("bytes", bytes),
+		zap.Duration("duration", time.Since(start)),
+		zap.Stringer("outcome", out),
+	)
+}
+
+// errorHandler answers errors Fiber raises itself (a malformed request
+// line, a body too large) with their status and its standard text only:
+// error text is for logs, never for clients.
+func (s *server) errorHandler(c *fiber.Ctx, err error) error {
+	code := fiber.StatusInternalServerError
+	if e, ok := err.(*fiber.Error); ok {
+		code = e.Code
+	} else {
+		s.log.Error("request failed", zap.ByteString("path", c.Request().URI().PathOriginal()), zap.Error(err))
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(code).SendString(utils.StatusMessage(code))
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/skewless/skewless/manifest"
+)
+
+func runDeploy(args []string) error {
+	fs := newFlagSet("deploy", "SRC --builds DIR [--version V]")
+	var builds, version, ready string
+	buildsFlag(fs, &builds)
+	fs.StringVar(&version, "version", "", "the build's version (default: the git commit of the working directory, else a UTC timestamp)")
+	fs.StringVar(&ready, "ready-file", "", "a file that must exist in the build (as the server's --ready-file)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitError{2}
+	}
+	if version == "" {
+		version = defaultVersion()
+	}
+	if err := os.MkdirAll(builds, 0o755); err != nil {
+		return fmt.Errorf("builds folder: %w", err)
+	}
+	l := manifest.NewLoader(manifest.LoaderConfig{ReadyFile: ready})
+	sum, err := manifest.Deploy(l, pos[0], builds, version)
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Printf("deployed %s to %s (%d files, %s); a running server makes it current once it settles\n",
+		version, filepath.Join(builds, version), sum.Files, humanBytes(sum.Bytes))
+	return nil
+}
+
+// defaultVersion is the short git commit of the working directory, or a
+// UTC timestamp outside a git checkout.
+func defaultVersion() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if v := strings.TrimSpace(string(out)); err == nil && manifest.ValidVersion(v) {
+		return v
+	}
+	return time.Now().UTC().Format("20060102T150405Z")
+}
+
+func runActivate(args []string) error {
+	fs := newFlagSet("activate", "VERSION --builds DIR")
+	var builds string
+	buildsFlag(fs, &builds)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitError{2}
+	}
+	v := pos[0]
+	if !manifest.ValidVersion(v) {
+		return fmt.Errorf("%q is not a build version", v)
+	}
+	dir := filepath.Join(builds, v)
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return fmt.Errorf("no build %q in %s", v, builds)
+	}
+	sum, err := manifest.NewLoader(manifest.LoaderConfig{}).Inspect(v, dir)
+	if err != nil {
+		return describe(err)
+	}
+	var prev string
+	var seq uint64
+	h, corrupt, err := manifest.UpdateHistory(builds, func(h *manifest.History) error {
+		prev = h.Current
+		if prev != v {
+			seq = h.Activate(v, sum, time.Now())
+		}
+		return nil
+	})
+	if corrupt != nil {
+		fmt.Fprintf(os.Stderr, "warning: %v; rebuilt it\n", corrupt)
+	}
+	if err != nil {
+		return err
+	}
+	if prev == v {
+		fmt.Printf("%s is already current (seq %d)\n", v, h.Builds[v].Seq)
+		return nil
+	}
+	fmt.Printf("%s is current (seq %d, previous: %s); a running server follows within a second\n", v, seq, orNone(prev))
+	return nil
+}
+
+func runStatus(args []string) error {
+	fs := newFlagSet("status", "--builds DIR [--json]")
+	var builds string
+	var asJSON bool
+	buildsFlag(fs, &builds)
+	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) != 0 {
+		fs.Usage()
+		return exitError{2}
+	}
+	h, err := manifest.ReadHistory(builds)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "warning: %v\n", err)
+	}
+	present, err := manifest.PresentFolders(manifest.NewLoader(manifest.LoaderConfig{}), builds, h)
+	if err != nil {
+		return err
+	}
+	list := manifest.ListStatuses(h, present)
+	if asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"current": h.Current, "seq": h.Seq, "builds": list})
+	}
+	printStatus(list)
+	return nil
+}
+
+func printStatus(list []manifest.BuildStatus) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tSTATE\tSEQ\tACTIVATED\tSUPERSEDED\tFILES\tSIZE")
+	for _, b := range list {
+		state := b.StateName
+		if !b.Present {
+			state += " (folder gone)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", b.Version, state, seqText(b.Seq),
+			timeText(b.Activated), timeText(b.Superseded), b.Files, humanBytes(b.Bytes))
+	}
+	tw.Flush()
+	for _, b := range list {
+		for _, p := range b.Problems {
+			fmt.Printf("%s: %s\n", b.Version, p)
+		}
+	}
+}
+
+// describe turns an invalid build into a message that lists every problem.
+func describe(err error) error {
+	var ie *manifest.InvalidError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("build %q is not ready:\n  - %s", ie.Version, strings.Join(ie.Problems, "\n  - "))
+	}
+	return err
+}
+
+func seqText(n uint64) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/skewless/skewless/manifest"
+	"github.com/skewless/skewless/server/client"
+)
+
+// shutdownGrace bounds how long requests in flight may take to finish.
+const shutdownGrace = 5 * time.Second
+
+func runServe(args []string) error {
+	var cfg serveConfig
+	fs := serveFlags(&cfg)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(os.Stderr, "skewless serve: unexpected argument %q\n", pos[0])
+		return exitError{2}
+	}
+	if err := cfg.validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "skewless serve: %v\n", err)
+		return exitError{2}
+	}
+	log, access, err := newLoggers(cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skewless serve: %v\n", err)
+		return exitError{2}
+	}
+	defer func() { _ = log.Sync(); _ = access.Sync() }() // EINVAL on a terminal: nothing to do
+	if err := serve(cfg, log, access); err != nil {
+		log.Error("cannot serve", zap.Error(err))
+		return exitError{1}
+	}
+	return nil
+}
+
+func serve(cfg serveConfig, log, access *zap.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	reg, err := manifest.NewRegistry(manifest.RegistryConfig{
+		Dir: cfg.Builds, Loader: manifest.NewLoader(loaderConfig(cfg)),
+		Grace: cfg.Grace, Keep: cfg.Keep, Settle: cfg.Settle, Log: log.Named("builds"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := reg.Start(ctx); err != nil {
+		return err
+	}
+	defer reg.Close()
+	helper, err := manifest.NewContent("client.js", client.JS, time.Now())
+	if err != nil {
+		return fmt.Errorf("prepare client helper: %w", err)
+	}
+	s := &server{cfg: cfg, builds: reg, log: log, access: access, client: helper,
+		events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE)}
+	app := newApp(s)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	stopMetrics, err := startMetrics(cfg.MetricsAddr, s, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	log.Info("listening", zap.String("addr", ln.Addr().String()), zap.String("builds", cfg.Builds),
+		zap.String("current", reg.Snapshot().Version()))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	// Event streams never end on their own and fasthttp waits for every
+	// connection: close them first, then let requests in flight finish.
+	s.events.Close()
+	if err := app.ShutdownWithTimeout(shutdownGrace); err != nil {
+		log.Warn("shutdown incomplete", zap.Error(err))
+	}
+	return nil
+}
+
+func loaderConfig(cfg serveConfig) manifest.LoaderConfig {
+	lc := manifest.LoaderConfig{ReadyFile: cfg.ReadyFile}
+	if cfg.Inject {
+		lc.TransformHTML = func(version string, doc []byte) []byte {
+			return injectHead(doc, helperTag(version))
+		}
+	}
+	return lc
+}
+
+// flagError turns a flag parsing error (already printed by the flag
+// package, with usage) into an exit code: 0 for --help, 2 otherwise.
+func flagError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return exitError{2}
+}
