@@ -190,7 +190,10 @@ func (l *Loader) content(version string, s *scan, f scannedFile) (*Content, bool
 	l.mu.Lock()
 	known := l.byHash[hash]
 	l.mu.Unlock()
-	if known != nil && known.ModTime.Equal(f.modTime) {
+	// Same bytes: the same prepared content, Last-Modified included (the
+	// bytes have not changed since then), so caches holding the earlier
+	// build's copy stay valid.
+	if known != nil && known.ContentType == typeOf(f.rel).contentType {
 		if !html {
 			l.remember(key, known)
 		}
@@ -198,9 +201,7 @@ func (l *Loader) content(version string, s *scan, f scannedFile) (*Content, bool
 	}
 	mt := typeOf(f.rel)
 	c := &Content{ContentType: mt.contentType, Compressible: mt.compressible, ModTime: f.modTime, Hash: hash, Identity: id}
-	if known != nil {
-		c.Brotli, c.Gzip = known.Brotli, known.Gzip
-	} else if err := l.prepareVariants(c, s, f, html); err != nil {
+	if err := l.prepareVariants(c, s, f, html); err != nil {
 		return nil, false, err
 	}
 	if !html {

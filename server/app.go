@@ -19,12 +19,13 @@ type snapshotSource interface {
 
 // server answers HTTP requests from the current snapshot.
 type server struct {
-	cfg    serveConfig
-	builds snapshotSource
-	log    *zap.Logger
-	access *zap.Logger
-	client *manifest.Content // /_skewless/client.js, prepared at start
-	events *hub
+	cfg     serveConfig
+	builds  snapshotSource
+	log     *zap.Logger
+	access  *zap.Logger
+	client  *manifest.Content // /_skewless/client.js, prepared at start
+	events  *hub
+	metrics *metrics
 }
 
 const reservedPrefix = "/_skewless/"
@@ -63,6 +64,7 @@ func (s *server) handle(c *fiber.Ctx) error {
 	default:
 		out = s.asset(c, snap)
 	}
+	s.metrics.count(out)
 	s.logAccess(c, out, start)
 	return nil
 }

@@ -93,6 +93,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 	})
 	if envErr != nil {
+		fmt.Fprintf(fs.Output(), "invalid environment: %v\n", envErr)
 		return nil, envErr
 	}
 	var pos []string

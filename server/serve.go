@@ -41,16 +41,18 @@ func runServe(args []string) error {
 		return exitError{2}
 	}
 	defer func() { _ = log.Sync(); _ = access.Sync() }() // EINVAL on a terminal: nothing to do
-	if err := serve(cfg, log, access); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log, access, nil); err != nil {
 		log.Error("cannot serve", zap.Error(err))
 		return exitError{1}
 	}
 	return nil
 }
 
-func serve(cfg serveConfig, log, access *zap.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+// serve runs the server until ctx ends. listening, when set, is told the
+// address once requests are accepted.
+func serve(ctx context.Context, cfg serveConfig, log, access *zap.Logger, listening func(net.Addr)) error {
 	reg, err := manifest.NewRegistry(manifest.RegistryConfig{
 		Dir: cfg.Builds, Loader: manifest.NewLoader(loaderConfig(cfg)),
 		Grace: cfg.Grace, Keep: cfg.Keep, Settle: cfg.Settle, Log: log.Named("builds"),
@@ -68,12 +70,14 @@ func serve(cfg serveConfig, log, access *zap.Logger) error {
 	}
 	s := &server{cfg: cfg, builds: reg, log: log, access: access, client: helper,
 		events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE)}
+	s.metrics = newMetrics(s)
+	go s.metrics.countActivations(ctx, reg)
 	app := newApp(s)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	stopMetrics, err := startMetrics(cfg.MetricsAddr, s, log)
+	stopMetrics, err := startMetrics(cfg.MetricsAddr, s.metrics, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -83,6 +87,9 @@ func serve(cfg serveConfig, log, access *zap.Logger) error {
 	go func() { errc <- app.Listener(ln) }()
 	log.Info("listening", zap.String("addr", ln.Addr().String()), zap.String("builds", cfg.Builds),
 		zap.String("current", reg.Snapshot().Version()))
+	if listening != nil {
+		listening(ln.Addr())
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

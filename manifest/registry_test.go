@@ -1,0 +1,144 @@
+package manifest
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+const fixtureBuilds = "../fixtures/builds"
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, _ := d.Info()
+		if err := os.WriteFile(target, b, 0o644); err != nil {
+			return err
+		}
+		return os.Chtimes(target, info.ModTime(), info.ModTime())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func startRegistry(t *testing.T, dir string, rescan time.Duration) (*Registry, *observer.ObservedLogs) {
+	t.Helper()
+	core, logs := observer.New(zap.DebugLevel)
+	r, err := NewRegistry(RegistryConfig{Dir: dir, Loader: NewLoader(LoaderConfig{}), Grace: time.Hour, Keep: 10,
+		Settle: 20 * time.Millisecond, Rescan: rescan, Log: zap.New(core)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r, logs
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// blindWatcher stops the registry's watcher from seeing the builds folder,
+// as on a filesystem without inotify or after events were dropped. Removing
+// a watch is asynchronous in the kernel, so it is proven by a probe folder
+// that must go unnoticed.
+func blindWatcher(t *testing.T, r *Registry, dir string) {
+	t.Helper()
+	if err := r.watcher.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An inotify queue overflow (IN_Q_OVERFLOW → fsnotify.ErrEventOverflow)
+// means events were lost: the registry rescans at once and finds the build
+// no event announced.
+func TestOverflowTriggersRescan(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
+	r, logs := startRegistry(t, dir, time.Hour) // no periodic rescan in this test
+	if v := r.Snapshot().Version(); v != "v1" {
+		t.Fatalf("start: %q", v)
+	}
+	blindWatcher(t, r, dir)
+	copyDir(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
+	r.watcher.Errors <- fsnotify.ErrEventOverflow
+	waitFor(t, 5*time.Second, "v2 current after the overflow rescan", func() bool { return r.Snapshot().Version() == "v2" })
+	if logs.FilterMessage("watcher error; rescanning").FilterField(zap.String("reason", "overflow")).Len() != 1 {
+		t.Fatal("overflow not logged with its reason")
+	}
+}
+
+// On a filesystem that delivers no events (NFS, some container mounts) the
+// periodic rescan alone deploys, only slower; it also sees removals.
+func TestPeriodicRescanWithoutEvents(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
+	r, _ := startRegistry(t, dir, 50*time.Millisecond)
+	blindWatcher(t, r, dir)
+	copyDir(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
+	waitFor(t, 5*time.Second, "v2 current by rescan", func() bool { return r.Snapshot().Version() == "v2" })
+	if f, _ := r.Snapshot().LiveHashed("/assets/about-Br9WxIf2.js"); f == nil {
+		t.Fatal("v1 not live after the rescan deploy")
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "v1")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "v1 retired by rescan", func() bool {
+		return r.Snapshot().RetiredBy("/assets/about-Br9WxIf2.js") == "v1"
+	})
+}
+
+// Loading a build that shares files with the current one reuses their
+// prepared content: same *Content, not read or compressed again.
+func TestRegistryReusesSharedContent(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
+	r, logs := startRegistry(t, dir, time.Hour)
+	before := r.Snapshot().File("/assets/index-BJZwVCD_.css")
+	copyDir(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "_v2"))
+	if err := os.Rename(filepath.Join(dir, "_v2"), filepath.Join(dir, "v2")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "v2 current", func() bool { return r.Snapshot().Version() == "v2" })
+	after := r.Snapshot().File("/assets/index-BJZwVCD_.css")
+	if before.Content != after.Content {
+		t.Fatal("shared CSS was prepared again")
+	}
+	e := logs.FilterMessage("build loaded").FilterField(zap.String("version", "v2")).All()
+	if len(e) != 1 {
+		t.Fatalf("load log lines: %d", len(e))
+	}
+	// v1 and v2 share the CSS, the vendor chunk, favicon and robots.txt.
+	if reused := e[0].ContextMap()["reused"]; reused != int64(4) {
+		t.Fatalf("reused = %v, want 4", reused)
+	}
+}

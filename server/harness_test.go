@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// fixtures is the committed Vite builds folder (v1, v2, v3).
+const fixtures = "../fixtures/builds"
+
+// testServer is the real server on a loopback port, on a builds folder of
+// the test's own.
+type testServer struct {
+	URL    string
+	Dir    string
+	Logs   *observer.ObservedLogs
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// testConfig is the serve command's defaults, with a loopback port and no
+// metrics listener.
+func testConfig(t testing.TB, dir string) serveConfig {
+	t.Helper()
+	var cfg serveConfig
+	if _, err := parseFlags(serveFlags(&cfg), nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Addr, cfg.Builds, cfg.MetricsAddr = "127.0.0.1:0", dir, ""
+	cfg.Settle = 50 * time.Millisecond
+	return cfg
+}
+
+// startServer runs serve with cfg until the test ends.
+func startServer(t testing.TB, cfg serveConfig) *testServer {
+	t.Helper()
+	core, logs := observer.New(zap.DebugLevel)
+	log := zap.New(core)
+	ctx, cancel := context.WithCancel(context.Background())
+	ts := &testServer{Dir: cfg.Builds, Logs: logs, cancel: cancel, done: make(chan error, 1)}
+	addr := make(chan net.Addr, 1)
+	go func() { ts.done <- serve(ctx, cfg, log, log.Named("http"), func(a net.Addr) { addr <- a }) }()
+	select {
+	case a := <-addr:
+		ts.URL = "http://" + a.String()
+	case err := <-ts.done:
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start within 10s")
+	}
+	t.Cleanup(ts.Stop)
+	return ts
+}
+
+// Stop shuts the server down and waits for it.
+func (ts *testServer) Stop() {
+	if ts.cancel == nil {
+		return
+	}
+	ts.cancel()
+	ts.cancel = nil
+	select {
+	case <-ts.done:
+	case <-time.After(10 * time.Second):
+		panic("server did not stop within 10s")
+	}
+}
+
+// get sends a request with optional headers ("Name: value") and returns the
+// response with its body read.
+func (ts *testServer) get(t testing.TB, method, path string, headers ...string) (*http.Response, string) {
+	t.Helper()
+	return do(t, method, ts.URL+path, headers...)
+}
+
+var httpClient = &http.Client{
+	Transport: &http.Transport{DisableCompression: true},
+	Timeout:   10 * time.Second,
+}
+
+func do(t testing.TB, method, url string, headers ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, url, err)
+	}
+	return resp, string(body)
+}
+
+// buildsWith returns a fresh builds folder holding copies of the named
+// fixture builds (mtimes kept, as `cp -a` does).
+func buildsWith(t testing.TB, src string, versions ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, v := range versions {
+		copyTree(t, filepath.Join(src, v), filepath.Join(dir, v))
+	}
+	return dir
+}
+
+// copyTree copies a folder, keeping modification times.
+func copyTree(t testing.TB, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(target, b, 0o644); err != nil {
+			return err
+		}
+		return os.Chtimes(target, info.ModTime(), info.ModTime())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// versionOf returns the Skewless-Version the server answers / with.
+func (ts *testServer) versionOf(t testing.TB) string {
+	t.Helper()
+	resp, _ := ts.get(t, "HEAD", "/")
+	return resp.Header.Get("Skewless-Version")
+}
+
+func renameInto(t testing.TB, from, to string) {
+	t.Helper()
+	if err := os.Rename(from, to); err != nil {
+		t.Fatal(err)
+	}
+}
