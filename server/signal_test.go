@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startBinary runs the real binary's serve command and returns its base
+// URL, read from the "listening" log line.
+func startBinary(t *testing.T, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	skewless(t, "--help") // builds the binary once
+	cmd := exec.Command(binPath, append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", ""}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				addr <- line.Addr
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return cmd, "http://" + a
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not log its address within 10s")
+		return nil, ""
+	}
+}
+
+// SIGTERM with an open event stream and a download in flight: the stream
+// ends, the download completes whole, and the process exits within 2s.
+func TestSIGTERMWithOpenStreams(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, fixtures+"/v1", dir+"/v1")
+	// 24 MiB: more than socket buffers hold, so the body is still being
+	// written when the signal arrives (and over 8 MiB: a file-backed one).
+	big := bytes.Repeat([]byte("skewless "), 24<<20/9)
+	if err := os.WriteFile(dir+"/v1/assets/data-B1gF1LE5.bin", big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd, url := startBinary(t, "--builds", dir)
+	s := openStream(t, url)
+	s.nextEvent(t, time.Second)
+
+	// A download that is mid-body when the signal arrives: read the
+	// headers, send SIGTERM, then read the rest.
+	resp, err := httpClient.Get(url + "/assets/data-B1gF1LE5.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || int64(len(body)) != resp.ContentLength || !bytes.Equal(body, big) {
+		t.Fatalf("download cut: %d of %d bytes, %v", len(body), resp.ContentLength, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("still running 2s after SIGTERM")
+	}
+	t.Logf("exited %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+	for range s.lines { // the stream has ended
+	}
+}
