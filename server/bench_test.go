@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/skewless/skewless/manifest"
+	"github.com/skewless/skewless/server/client"
+)
+
+// benchServer builds the server over the fixtures without a listener, its
+// access log encoding JSON into io.Discard (the cost of logging stays in).
+func benchServer(b *testing.B, versions ...string) fasthttp.RequestHandler {
+	b.Helper()
+	cfg := testConfig(b, buildsWith(b, fixtures, versions...))
+	reg, err := manifest.NewRegistry(manifest.RegistryConfig{Dir: cfg.Builds, Loader: manifest.NewLoader(loaderConfig(cfg)), Grace: cfg.Grace, Keep: cfg.Keep})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := reg.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(reg.Close)
+	helper, _ := manifest.NewContent("client.js", client.JS, reg.Snapshot().Current.Files["/index.html"].ModTime)
+	access := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel))
+	s := &server{cfg: cfg, builds: reg, log: zap.NewNop(), access: access, client: helper, events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE)}
+	s.metrics = newMetrics(s)
+	return newApp(s).Handler()
+}
+
+func benchRequest(b *testing.B, h fasthttp.RequestHandler, path string, headers ...string) {
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("GET")
+	ctx.Request.SetRequestURI(path)
+	for i := 0; i+1 < len(headers); i += 2 {
+		ctx.Request.Header.Set(headers[i], headers[i+1])
+	}
+	h(&ctx)
+	if c := ctx.Response.StatusCode(); c >= 400 {
+		b.Fatalf("%s: status %d", path, c)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ctx.Response.Reset()
+		h(&ctx)
+	}
+}
+
+func BenchmarkAssetHit(b *testing.B) {
+	h := benchServer(b, "v1")
+	b.Run("identity", func(b *testing.B) { benchRequest(b, h, "/assets/about-Br9WxIf2.js") })
+	b.Run("br", func(b *testing.B) {
+		benchRequest(b, h, "/assets/report-BOLr84pY.js", "Accept-Encoding", "gzip, deflate, br, zstd")
+	})
+	b.Run("not-modified", func(b *testing.B) {
+		benchRequest(b, h, "/assets/report-BOLr84pY.js", "If-None-Match", `"x", "y"`, "If-Modified-Since", "Sun, 22 Nov 2099 13:34:09 GMT")
+	})
+	b.Run("fallback", func(b *testing.B) { benchRequest(b, h, "/some/route", "Accept-Encoding", "br") })
+	b.Run("live-build", func(b *testing.B) {
+		hl := benchServer(b, "v1", "v2")
+		benchRequest(b, hl, "/assets/about-Br9WxIf2.js")
+	})
+}
