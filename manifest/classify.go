@@ -14,11 +14,31 @@ import "strings"
 // Up to two extensions are stripped first, so source maps and precompressed
 // names (index-BRh8Y3xK.js.map) keep their classification.
 //
-// A hash must contain a digit or an upper-case letter: "app-settings.json"
-// and "jquery.deadbeef.js" are ordinary names that happen to have the
-// length of a hash, and wrongly marking a file immutable for a year is far
-// worse than missing one (files a build manifest lists are hashed anyway).
+// Wrongly marking a file immutable for a year is far worse than missing a
+// hash (files a build manifest lists are hashed anyway), so a hash must mix
+// letters and digits, or be upper-case letters only (esbuild's base32):
+// "app-settings.json", "Inter-SemiBold.woff2", "photo-12345678.jpg" and
+// "jquery.deadbeef.js" are ordinary names, and so are image sizes
+// ("og-image-1200x630.png"). A quarter of Vite's base64url hashes have no
+// digit: HashedPath also takes mixed-case ones inside an assets/ folder,
+// where Vite writes its output.
 func IsHashedName(name string) bool {
+	return hashedName(name, false)
+}
+
+// HashedPath is IsHashedName for a slash-separated path relative to the
+// build root: under a folder named "assets", a Vite-shaped hash of letters
+// only (mixed case, as base64url almost surely is) counts too.
+func HashedPath(rel string) bool {
+	dir, name := "", rel
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+		dir, name = rel[:i], rel[i+1:]
+	}
+	inAssets := dir == "assets" || strings.HasPrefix(dir, "assets/") || strings.HasSuffix(dir, "/assets") || strings.Contains(dir, "/assets/")
+	return hashedName(name, inAssets)
+}
+
+func hashedName(name string, lettersOK bool) bool {
 	stem := name
 	for range 2 {
 		dot := strings.LastIndexByte(stem, '.')
@@ -26,7 +46,7 @@ func IsHashedName(name string) bool {
 			return false
 		}
 		stem = stem[:dot]
-		if hasDashHash(stem) || hasDotHexHash(strings.TrimSuffix(stem, ".chunk")) {
+		if hasDashHash(stem, lettersOK) || hasDotHexHash(strings.TrimSuffix(stem, ".chunk")) {
 			return true
 		}
 	}
@@ -45,25 +65,54 @@ func isExt(s string) bool {
 	return true
 }
 
-// hasDashHash matches "...-XXXXXXXX" (Vite base64url, esbuild base32).
-func hasDashHash(stem string) bool {
+// hasDashHash matches "...-XXXXXXXX" (Vite base64url, esbuild base32): a
+// mix of letters and digits, or upper-case letters only (base32), or with
+// lettersOK, a mix of upper and lower case.
+func hasDashHash(stem string, lettersOK bool) bool {
 	const n = 8
 	if len(stem) < n+2 || stem[len(stem)-n-1] != '-' {
 		return false
 	}
 	h := stem[len(stem)-n:]
-	strong := false
+	var digit, upper, lower bool
 	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case isDigit(c) || (c >= 'A' && c <= 'Z'):
-			strong = true
-		case (c >= 'a' && c <= 'z') || c == '-' || c == '_':
+		switch c := h[i]; {
+		case isDigit(c):
+			digit = true
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case c >= 'a' && c <= 'z':
+			lower = true
+		case c == '-' || c == '_':
 		default:
 			return false
 		}
 	}
-	return strong
+	if isDimensions(h) {
+		return false
+	}
+	switch {
+	case digit:
+		return upper || lower
+	case upper && !lower:
+		return true // esbuild's base32 without a digit (one hash in five)
+	}
+	return lettersOK && upper && lower
+}
+
+// isDimensions matches image sizes such as "1200x630".
+func isDimensions(h string) bool {
+	w, rest, ok := strings.Cut(h, "x")
+	return ok && w != "" && rest != "" && allDigits(w) && allDigits(rest)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // hasDotHexHash matches "name.<8..32 hex>" (webpack, CRA).

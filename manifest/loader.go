@@ -101,7 +101,7 @@ func (l *Loader) Inspect(version, dir string) (Summary, error) {
 }
 
 func isHashed(rel string, facts buildFacts) bool {
-	return !IsHTML(rel) && (facts.manifestOutputs[rel] || IsHashedName(rel[strings.LastIndexByte(rel, '/')+1:]))
+	return !IsHTML(rel) && (facts.manifestOutputs[rel] || HashedPath(rel))
 }
 
 // Load scans, validates and prepares the build in dir. An invalid build

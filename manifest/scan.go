@@ -55,6 +55,11 @@ func scanBuild(root string) (*scan, error) {
 				s.skipped = append(s.skipped, rel+": symlink leaves the build")
 				return nil
 			}
+			if trel, _ := filepath.Rel(realRoot, target); !servable(filepath.ToSlash(trel)) {
+				// A link must not publish what the build keeps private.
+				s.skipped = append(s.skipped, rel+": symlink to a hidden file")
+				return nil
+			}
 			abs = target
 		}
 		info, err := os.Stat(abs)

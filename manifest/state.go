@@ -162,7 +162,7 @@ func ReadHistory(buildsDir string) (*History, error) {
 var ErrCorruptState = errors.New("state file is corrupt")
 
 func decodeHistory(b []byte) (*History, error) {
-	s := newHistory()
+	s := &History{}
 	if err := json.Unmarshal(b, s); err != nil {
 		return newHistory(), fmt.Errorf("%w: %v", ErrCorruptState, err)
 	}

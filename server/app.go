@@ -132,6 +132,11 @@ func (s *server) errorHandler(c *fiber.Ctx, err error) error {
 	} else {
 		s.log.Error("request failed", zap.ByteString("path", c.Request().URI().PathOriginal()), zap.Error(err))
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
+	h := &c.Response().Header
+	h.DisableNormalizing()
+	if v := s.builds.Snapshot().Version(); v != "" {
+		h.Set("Skewless-Version", v)
+	}
+	h.Set("Cache-Control", cacheNever)
 	return c.Status(code).SendString(utils.StatusMessage(code))
 }

@@ -95,10 +95,12 @@ func (s *server) writeStatus(c *fiber.Ctx, code int, out outcome) outcome {
 	h.Set("Cache-Control", cacheNever)
 	h.SetContentType("text/plain; charset=utf-8")
 	c.Status(code)
+	body := utils.StatusMessage(code) + "\n"
 	if c.Request().Header.IsHead() {
 		c.Response().SkipBody = true
+		h.SetContentLength(len(body))
 		return out
 	}
-	c.Response().SetBodyString(utils.StatusMessage(code) + "\n")
+	c.Response().SetBodyString(body)
 	return out
 }

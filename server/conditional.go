@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +43,7 @@ func checkIfModifiedSince(header string, modTime time.Time) condResult {
 	if header == "" {
 		return condNone
 	}
-	t, err := time.Parse(timeFormat, header)
+	t, err := http.ParseTime(header)
 	if err != nil {
 		return condNone
 	}
@@ -53,7 +54,9 @@ func checkIfModifiedSince(header string, modTime time.Time) condResult {
 	return condTrue
 }
 
-// timeFormat is the IMF-fixdate of RFC 9110 §5.6.7.
+// timeFormat is the IMF-fixdate of RFC 9110 §5.6.7, the one format sent;
+// http.ParseTime also reads the obsolete RFC 850 and asctime forms, which
+// §5.6.7 says recipients MUST accept.
 const timeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
 
 // checkIfRange reports whether a Range request may be honoured: If-Range
@@ -66,7 +69,7 @@ func checkIfRange(header string, rep *manifest.Representation, modTime time.Time
 	if strings.HasPrefix(header, `"`) {
 		return header == rep.ETag
 	}
-	t, err := time.Parse(timeFormat, header)
+	t, err := http.ParseTime(header)
 	return err == nil && t.Equal(modTime.Truncate(time.Second).UTC())
 }
 

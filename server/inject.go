@@ -36,7 +36,7 @@ func headInsertion(doc []byte) int {
 	}
 	for i < len(doc) {
 		c := doc[i]
-		if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' {
+		if isSpace(c) {
 			i++
 			continue
 		}
@@ -46,11 +46,7 @@ func headInsertion(doc []byte) int {
 		rest := doc[i:]
 		switch {
 		case bytes.HasPrefix(rest, []byte("<!--")):
-			end := bytes.Index(rest[4:], []byte("-->"))
-			if end < 0 {
-				return len(doc)
-			}
-			i += 4 + end + 3
+			i += commentEnd(rest)
 		case bytes.HasPrefix(rest, []byte("<!")), bytes.HasPrefix(rest, []byte("<?")), bytes.HasPrefix(rest, []byte("</")):
 			i += tagEnd(rest)
 		default:
@@ -68,33 +64,55 @@ func headInsertion(doc []byte) int {
 	return len(doc)
 }
 
-// tagName returns the letters and digits of a tag name at the start of b.
+// commentEnd returns the length of the comment at the start of b. "<!-->"
+// and "<!--->" are complete (empty) comments (WHATWG HTML §13.2.5.43-44).
+func commentEnd(b []byte) int {
+	switch {
+	case bytes.HasPrefix(b, []byte("<!-->")):
+		return 5
+	case bytes.HasPrefix(b, []byte("<!--->")):
+		return 6
+	}
+	if end := bytes.Index(b[4:], []byte("-->")); end >= 0 {
+		return 4 + end + 3
+	}
+	return len(b)
+}
+
+// tagName returns the tag name at the start of b: everything up to
+// whitespace, '/' or '>' (WHATWG HTML §13.2.5.8).
 func tagName(b []byte) []byte {
 	n := 0
-	for n < len(b) && (isTagChar(b[n])) {
+	for n < len(b) && !isSpace(b[n]) && b[n] != '/' && b[n] != '>' {
 		n++
 	}
 	return b[:n]
 }
 
-func isTagChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
-}
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
 
 // tagEnd returns the length of the tag at the start of b, up to and
-// including its '>', skipping quoted attribute values.
+// including its '>'. A quote opens a value only right after '=' (and
+// spaces); in an unquoted value it is an ordinary character.
 func tagEnd(b []byte) int {
 	var quote byte
+	afterEq := false
 	for i := 1; i < len(b); i++ {
-		switch c := b[i]; {
+		c := b[i]
+		switch {
 		case quote != 0:
 			if c == quote {
 				quote = 0
 			}
-		case c == '"' || c == '\'':
+		case (c == '"' || c == '\'') && afterEq:
 			quote = c
 		case c == '>':
 			return i + 1
+		}
+		if c == '=' {
+			afterEq = true
+		} else if !isSpace(c) {
+			afterEq = false
 		}
 	}
 	return len(b)

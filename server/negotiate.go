@@ -37,7 +37,9 @@ func negotiate(header []byte, haveBr, haveGz bool) manifest.Encoding {
 		}
 	}
 	qBr, qGz = orDefault(qBr, qStar, 0), orDefault(qGz, qStar, 0)
-	qID = orDefault(qID, qStar, 1)
+	// Identity is acceptable unless refused (RFC 9110 §12.5.3), but as the
+	// least preferred choice: "gzip;q=0.5" still gets gzip.
+	qID = orDefault(qID, qStar, identityDefaultQ)
 	best, bestQ := manifest.Identity, qID
 	if haveGz && qGz > 0 && qGz >= bestQ {
 		best, bestQ = manifest.Gzip, qGz
@@ -47,6 +49,10 @@ func negotiate(header []byte, haveBr, haveGz bool) manifest.Encoding {
 	}
 	return best
 }
+
+// identityDefaultQ is identity's weight (in thousandths) when the header
+// does not name it: the smallest that still accepts it.
+const identityDefaultQ = 1
 
 func orDefault(q, star, def int) int {
 	if q >= 0 {

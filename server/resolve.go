@@ -54,24 +54,31 @@ func decodePath(raw string) (string, bool) {
 	if strings.ContainsAny(p, "\x00\\") {
 		return "", false
 	}
-	if strings.Contains(p, "//") {
-		p = path.Clean(p) + trailingSlash(p)
+	if !strings.Contains(p, "//") && !strings.Contains(p, "/.") {
+		return p, true // the common case, checked without allocating
 	}
-	for rest := p[1:]; rest != ""; {
-		var seg string
-		seg, rest, _ = strings.Cut(rest, "/")
-		if seg == ".." || seg == "." {
+	// Check every segment before collapsing empty ones, so "/a//../b"
+	// cannot pass as "/b".
+	var b strings.Builder
+	for rest := p[1:]; ; {
+		seg, more, found := strings.Cut(rest, "/")
+		switch seg {
+		case "..", ".":
 			return "", false
+		case "":
+		default:
+			b.WriteByte('/')
+			b.WriteString(seg)
 		}
+		if !found {
+			break
+		}
+		rest = more
 	}
-	return p, true
-}
-
-func trailingSlash(p string) string {
-	if strings.HasSuffix(p, "/") && p != "/" {
-		return "/"
+	if strings.HasSuffix(p, "/") || b.Len() == 0 {
+		b.WriteByte('/')
 	}
-	return ""
+	return b.String(), true
 }
 
 // resolve applies the serving order of the contract to a decoded path:
