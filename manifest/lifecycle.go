@@ -147,32 +147,16 @@ func (r *Registry) checkHistory(ctx context.Context) {
 	r.reconcile(ctx)
 }
 
-// scheduleRetirement retires what is due now and arms the timer for the
-// next one.
-func (r *Registry) scheduleRetirement(ctx context.Context) {
+// retireDue records the retirement of every build the policy says is due
+// now and arms the timer for the next one. reconcile runs it before it
+// publishes, so the snapshot that activates a build with --grace 0 already
+// answers the old build's paths as retired.
+func (r *Registry) retireDue() {
 	retire, next := RetirementPlan(r.superseded(), time.Now(), r.cfg.Grace, r.cfg.Keep)
-	if len(retire) > 0 {
-		r.retireDue(ctx)
-		return
-	}
 	if !next.IsZero() {
 		rearm(&r.timers.retire, time.Until(next))
 	}
-}
-
-func (r *Registry) superseded() []Superseded {
-	var out []Superseded
-	for _, v := range r.liveVersions() {
-		out = append(out, Superseded{Version: v, At: r.hist.Builds[v].Superseded})
-	}
-	return out
-}
-
-// retireDue retires the builds the policy says are due.
-func (r *Registry) retireDue(ctx context.Context) {
-	retire, _ := RetirementPlan(r.superseded(), time.Now(), r.cfg.Grace, r.cfg.Keep)
 	if len(retire) == 0 {
-		r.scheduleRetirement(ctx)
 		return
 	}
 	now := time.Now()
@@ -187,5 +171,12 @@ func (r *Registry) retireDue(ctx context.Context) {
 	for _, v := range retire {
 		r.log.Info("retired", zap.String("version", v), zap.Int("hashed_paths", len(r.hist.Builds[v].Hashed)))
 	}
-	r.reconcile(ctx)
+}
+
+func (r *Registry) superseded() []Superseded {
+	var out []Superseded
+	for _, v := range r.liveVersions() {
+		out = append(out, Superseded{Version: v, At: r.hist.Builds[v].Superseded})
+	}
+	return out
 }

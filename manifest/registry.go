@@ -200,6 +200,7 @@ func (r *Registry) load(ctx context.Context, v string) (*Build, error) {
 // reconcile brings memory in line with the history: the current and live
 // builds loaded, everything else let go, and a new snapshot published.
 func (r *Registry) reconcile(ctx context.Context) {
+	r.retireDue()
 	cur := r.hist.Current
 	if cur != "" {
 		if _, err := r.load(ctx, cur); err != nil {
@@ -229,7 +230,6 @@ func (r *Registry) reconcile(ctx context.Context) {
 	}
 	r.cfg.Loader.Retain(keep)
 	r.publish(r.loaded[cur], live)
-	r.scheduleRetirement(ctx)
 }
 
 // currentFailed handles a current build that cannot be loaded (its folder

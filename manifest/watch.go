@@ -72,7 +72,7 @@ func (r *Registry) run(ctx context.Context) {
 			r.checkPending(ctx)
 		case <-timerC(r.timers.retire):
 			r.timers.retire = nil
-			r.retireDue(ctx)
+			r.reconcile(ctx)
 		}
 	}
 }

@@ -344,6 +344,11 @@ func TestRetiredMarkerSurvivesDeletionAndRestart(t *testing.T) {
 	ts := startServer(t, cfg)
 	dropBuild(t, dir, filepath.Join(fixtures, "v2"), "v2")
 	waitVersion(t, ts, "v2", 5*time.Second)
+	// With --grace 0 the snapshot that activates v2 already has v1
+	// retired: no window in which its chunks still answer.
+	if resp, _ := ts.get(t, "GET", v1About); resp.Header.Get("Skewless-Asset") != "retired" {
+		t.Fatalf("v1 chunk right after the switch: %d %q", resp.StatusCode, resp.Header.Get("Skewless-Asset"))
+	}
 	ts.Stop()
 	if err := os.RemoveAll(filepath.Join(dir, "v1")); err != nil {
 		t.Fatal(err)
