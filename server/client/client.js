@@ -19,14 +19,16 @@
   const S = { version, current: version, stale: false, check: () => check() };
 
   // armed: event dispatched and not cancelled; halted: loop seen, never force again
-  let fired, armed, halted, pending, navAt = 0;
-  let booting = true; // the initial load counts as a navigation until 'load'
+  // The initial load is a navigation too, until 'load' and for SPAN: 'load'
+  // does not wait for the route's own import() (Chromium), which often fails later.
+  let fired, armed, halted, pending, navAt = Date.now();
+  let booting = true;
 
   const own = (u, base) => safe(() => {
     const x = new URL(u, base || L.href);
     return x.origin === L.origin ? x : null;
   });
-  const key = u => String(u).split('#')[0];
+  const key = u => u.split('#')[0];
   const ps = u => u.pathname + u.search;
   const online = () => navigator.onLine !== false; // an offline failure is no deploy
   const loading = () => booting || Date.now() - navAt < SPAN;
@@ -86,8 +88,14 @@
     .then(() => S.stale);
 
   // Confirmed failure while a navigation loads: the route cannot render, so
-  // reload its target (already the URL). Not if the app cancelled the event.
-  const rescue = nav => { if (nav && S.stale && ps(L) === nav) ready(() => go(L.href, 'reload', 1)); };
+  // reload its target (already the URL), if the server has another build (else
+  // it would not help). Not if the app cancelled the event. If this page is
+  // itself a forced load of the URL and fails on the current build, give up.
+  const rescue = nav => {
+    if (!nav || !S.stale || ps(L) !== nav) return;
+    if (S.current !== version) ready(() => go(L.href, 'reload', 1));
+    else if (Date.now() - (prev[key(L.href)] || 0) < SPAN) halt();
+  };
 
   const probes = {}; // one failure often shows up 2-3 ways
   function suspect(url, reason) {
@@ -105,7 +113,6 @@
     }), () => { delete probes[k]; }); // not confirmed
   }
 
-  // Failed import(): URL from webpack's error or the browser's message.
   function chunk(r) {
     const url = (r && r.request) ||
       ((/(https?:\/\/|\s\/)[^\s)"']+/.exec((r && r.message) || r) || [''])[0]).trim();
@@ -172,7 +179,7 @@
     history[name] = function (state, title, url) {
       const forced = url != null && safe(() => {
         const u = own(url, d.baseURI);
-        if (!u || ps(u) === ps(L)) return; // same page or fragment
+        if (!u || ps(u) === ps(L)) return;
         if (go(u.href, how)) return 1;
         navAt = Date.now();
       });
@@ -191,7 +198,7 @@
     if (go(L.href, 'reload')) e.stopImmediatePropagation(); else navAt = Date.now();
   }, true);
 
-  // Event stream; poll the endpoint while it is down.
+  // Event stream; poll while it is down.
   let es, fails = 0, poller, retry, watchdog, hideTimer;
   const poll = run => {
     clearInterval(poller);

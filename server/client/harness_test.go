@@ -1,0 +1,347 @@
+package client_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// bundler names a pair of committed fixture builds of the same app: the
+// version a tab loads first and the one deployed while it is open. The
+// folder name is the version; the app's own label (#version) matches it.
+type bundler struct {
+	name     string
+	dir      string // the fixtures folder holding both builds
+	old, new string
+}
+
+var (
+	vite    = bundler{"vite", "../../fixtures/builds", "v1", "v2"}
+	webpack = bundler{"webpack", "../../fixtures/webpack-builds", "w1", "w2"}
+	esbuild = bundler{"esbuild", "../../fixtures/esbuild-builds", "e1", "e2"}
+
+	bundlers = []bundler{vite, webpack, esbuild}
+)
+
+func (b bundler) path(version string) string { return filepath.Join(b.dir, version) }
+
+// server is a `skewless serve` process on a builds folder of the test's own.
+type server struct {
+	URL    string
+	Builds string
+
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+
+	mu        sync.Mutex
+	logs      []string
+	activated map[string]time.Time // by version, from the "activated" log lines
+}
+
+// startServer copies the build at src into a fresh builds folder as
+// version, runs the binary on it with extra flags, and waits until it is
+// healthy. The process is stopped (SIGTERM) when the test ends.
+func startServer(t *testing.T, src, version string, extra ...string) *server {
+	t.Helper()
+	s := &server{Builds: t.TempDir(), done: make(chan struct{}), activated: map[string]time.Time{}}
+	if err := copyTree(src, filepath.Join(s.Builds, version)); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"serve", "--builds", s.Builds, "--addr", "127.0.0.1:0",
+		"--metrics-addr", "", "--settle", "50ms", "--log-format", "json"}, extra...)
+	s.cmd = exec.Command(skewlessBin, args...)
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go s.readLogs(stderr, addr)
+	t.Cleanup(func() { s.stop(t) })
+
+	select {
+	case a := <-addr:
+		s.URL = "http://" + a
+	case <-s.done:
+		t.Fatalf("skewless exited before listening:\n%s", s.Logs())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("skewless did not listen within 10s:\n%s", s.Logs())
+	}
+	s.waitFor(t, "healthy", 10*time.Second, func() bool {
+		status, _ := s.get("/_skewless/health")
+		return status == http.StatusOK
+	})
+	return s
+}
+
+// readLogs keeps the JSON log lines and sends the listening address once.
+func (s *server) readLogs(r io.Reader, addr chan<- string) {
+	defer close(s.done)
+	defer func() { _ = s.cmd.Wait() }()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		var entry struct{ Msg, Addr, Version, TS string }
+		_ = json.Unmarshal([]byte(line), &entry)
+		s.mu.Lock()
+		s.logs = append(s.logs, line)
+		if entry.Msg == "activated" && entry.Version != "" {
+			// zapcore.ISO8601TimeEncoder
+			if ts, err := time.Parse("2006-01-02T15:04:05.000Z0700", entry.TS); err == nil {
+				s.activated[entry.Version] = ts
+			}
+		}
+		s.mu.Unlock()
+		if entry.Msg == "listening" && entry.Addr != "" {
+			select {
+			case addr <- entry.Addr:
+			default:
+			}
+		}
+	}
+}
+
+// Logs returns the server's log so far.
+func (s *server) Logs() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.logs, "\n")
+}
+
+func (s *server) stop(t *testing.T) {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		t.Errorf("skewless did not stop within 10s of SIGTERM")
+	}
+	if t.Failed() {
+		t.Logf("server log:\n%s", s.Logs())
+	}
+}
+
+func (s *server) get(path string) (int, []byte) {
+	res, err := http.Get(s.URL + path)
+	if err != nil {
+		return 0, nil
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// Current returns the version the server serves now.
+func (s *server) Current() string {
+	status, body := s.get("/_skewless/version")
+	var v struct{ Version string }
+	if status != http.StatusOK || json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	return v.Version
+}
+
+// waitFor checks cond every 10ms until it holds or the deadline passes.
+func (s *server) waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("server not %s within %v:\n%s", what, within, s.Logs())
+		}
+		time.Sleep(10 * time.Millisecond) // retry interval, not a wait for behaviour
+	}
+}
+
+// Activated waits until the server logged the activation of version and
+// returns its time (millisecond precision): when it began to serve it.
+func (s *server) Activated(t *testing.T, version string) time.Time {
+	t.Helper()
+	var at time.Time
+	s.waitFor(t, "activating "+version, 10*time.Second, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		at = s.activated[version]
+		return !at.IsZero()
+	})
+	return at
+}
+
+// WaitServing waits until the server's current build is version.
+func (s *server) WaitServing(t *testing.T, version string) {
+	t.Helper()
+	s.waitFor(t, "serving "+version, 10*time.Second, func() bool { return s.Current() == version })
+}
+
+// WaitRetired waits until the server answers path as a retired asset. A
+// superseded build retires shortly after the activation that superseded
+// it, even with --grace 0.
+func (s *server) WaitRetired(t *testing.T, path string) {
+	t.Helper()
+	s.waitFor(t, "retiring "+path, 5*time.Second, func() bool {
+		res, err := http.Get(s.URL + path)
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusNotFound && res.Header.Get("Skewless-Asset") == "retired"
+	})
+}
+
+// Deploy drops the build at src into the builds folder as version the way
+// a deploy script does: copy to a staging folder the server ignores (its
+// name starts with "_"), then rename it into place, atomically. It returns
+// the time of the rename.
+func (s *server) Deploy(t *testing.T, src, version string) time.Time {
+	t.Helper()
+	stage := filepath.Join(s.Builds, "_stage-"+version)
+	if err := copyTree(src, stage); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now()
+	if err := os.Rename(stage, filepath.Join(s.Builds, version)); err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// copyTree copies the folder src to dst (which must not exist), keeping
+// modification times: a build's precompressed siblings count as stale when
+// they look older than their source.
+func copyTree(src, dst string) error {
+	type dirTime struct {
+		path string
+		mod  time.Time
+	}
+	var dirs []dirTime
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			dirs = append(dirs, dirTime{target, info.ModTime()})
+			return os.MkdirAll(target, 0o755)
+		case d.Type().IsRegular():
+			if err := copyFile(p, target); err != nil {
+				return err
+			}
+			return os.Chtimes(target, info.ModTime(), info.ModTime())
+		default:
+			return errors.New("copyTree: unexpected file type at " + p)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	// Children first: creating an entry changes its folder's mtime.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Chtimes(dirs[i].path, dirs[i].mod, dirs[i].mod); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// ctxDone reports whether ctx has ended, for loops that retry.
+func ctxDone(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// lazyChunk returns the URL path of the About chunk of the build at dir.
+func lazyChunk(t *testing.T, dir string) string {
+	t.Helper()
+	var found []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), "about") && strings.HasSuffix(d.Name(), ".js") {
+			rel, _ := filepath.Rel(dir, p)
+			found = append(found, "/"+filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if len(found) != 1 {
+		t.Fatalf("About chunks in %s: %v, want one", dir, found)
+	}
+	return found[0]
+}
+
+// brokenBuild copies the Vite build at src without its About chunk. It
+// stays valid: index.html does not load lazy chunks, and the chunk's entry
+// leaves .vite/manifest.json with it (the server refuses a build whose
+// manifest names a missing file).
+func brokenBuild(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "broken")
+	if err := copyTree(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	chunk := lazyChunk(t, dst)
+	if err := os.Remove(filepath.Join(dst, filepath.FromSlash(chunk))); err != nil {
+		t.Fatal(err)
+	}
+	mf := filepath.Join(dst, ".vite", "manifest.json")
+	b, err := os.ReadFile(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	const entry = "src/routes/about.js"
+	if _, ok := m[entry]; !ok {
+		t.Fatalf("%s has no %s", mf, entry)
+	}
+	delete(m, entry)
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mf, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
