@@ -4,7 +4,13 @@ package client
 
 import _ "embed"
 
-// JS is the helper script served at /_skewless/client.js.
+// JS is the helper script served at /_skewless/client.js: client.js
+// minified by scripts/build-client.sh.
+//
+//go:embed client.min.js
+var JS []byte
+
+// Source is the readable helper, client.js, that JS is built from.
 //
 //go:embed client.js
-var JS []byte
+var Source []byte
