@@ -29,7 +29,19 @@ go vet ./...
 need_chromium
 
 echo "--- go test"
-go test -race -count=1 -timeout 15m ./...
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+go test -race -count=1 -timeout 15m -v ./... > "$log" 2>&1 || status=$?
+grep -E '^(ok|FAIL|panic:|--- FAIL)|^\s+--- FAIL|_test\.go:[0-9]+:' "$log" || true
+passed=$(grep -cE '^\s*--- PASS' "$log" || true)
+failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
+echo "go test: $passed passed, $failed failed"
+if [ "$status" -ne 0 ]; then
+  echo "go test failed (exit $status); the full log follows" >&2
+  cat "$log" >&2
+  exit "$status"
+fi
 
 echo "--- fuzz (${FUZZTIME:=5s} each)"
 for pkg in ./manifest ./server; do
