@@ -36,7 +36,28 @@ type RegistryConfig struct {
 	HistoryPoll time.Duration
 	// Log receives state changes. Optional. Default: no logging.
 	Log *zap.Logger
+	// Observer is told of the registry's work (for metrics).
+	// Optional. Default: none.
+	Observer Observer
 }
+
+// Observer is told of the registry's work. Its methods run on the
+// registry's goroutine and must return quickly.
+type Observer interface {
+	// Rescanned: the builds folder was rescanned, and why ("periodic",
+	// "overflow", "watch-error", or a caller's reason).
+	Rescanned(reason string)
+	// Loaded: a build was loaded into memory.
+	Loaded(b *Build)
+	// Invalid: a build was found invalid.
+	Invalid(version string, problems []string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Rescanned(string)         {}
+func (nopObserver) Loaded(*Build)            {}
+func (nopObserver) Invalid(string, []string) {}
 
 func (c RegistryConfig) withDefaults() RegistryConfig {
 	if c.Settle == 0 {
@@ -50,6 +71,9 @@ func (c RegistryConfig) withDefaults() RegistryConfig {
 	}
 	if c.Log == nil {
 		c.Log = zap.NewNop()
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 	return c
 }
@@ -192,6 +216,7 @@ func (r *Registry) load(ctx context.Context, v string) (*Build, error) {
 		return nil, err
 	}
 	r.loaded[v] = b
+	r.cfg.Observer.Loaded(b)
 	r.log.Info("build loaded", zap.String("version", v), zap.Int("files", len(b.Files)),
 		zap.Int64("bytes", b.Bytes), zap.Int("reused", b.Reused), zap.Duration("took", b.LoadTime))
 	return b, nil

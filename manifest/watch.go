@@ -255,6 +255,7 @@ func (r *Registry) invalid(f *folder, err error) {
 	}
 	f.pending, f.problems = false, problems
 	r.log.Error("build invalid", zap.String("version", f.version), zap.Strings("problems", problems))
+	r.cfg.Observer.Invalid(f.version, problems)
 	r.update("invalid build", func(h *History) error { h.MarkInvalid(f.version, problems); return nil })
 	r.publish(r.loaded[r.hist.Current], r.snap.Load().Live)
 }
@@ -269,6 +270,7 @@ func (r *Registry) rescan(ctx context.Context, reason string) {
 		return
 	}
 	r.log.Debug("rescan", zap.String("reason", reason))
+	r.cfg.Observer.Rescanned(reason)
 	for v := range present {
 		if r.folders[v] == nil {
 			r.appeared(ctx, v)

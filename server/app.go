@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
+	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -65,9 +66,31 @@ func (s *server) handle(c *fiber.Ctx) error {
 	default:
 		out = s.asset(c, snap)
 	}
-	s.metrics.count(out)
-	s.logAccess(c, out, start)
+	bytes := bodyBytes(c.Response())
+	s.metrics.count(out, sentEncoding(&c.Response().Header), bytes)
+	s.logAccess(c, out, bytes, start)
 	return nil
+}
+
+// bodyBytes is the size of the body about to be sent.
+func bodyBytes(resp *fasthttp.Response) int {
+	switch {
+	case resp.SkipBody:
+		return 0
+	case resp.IsBodyStream():
+		return max(resp.Header.ContentLength(), 0)
+	}
+	return len(resp.Body())
+}
+
+func sentEncoding(h *fasthttp.ResponseHeader) manifest.Encoding {
+	switch string(h.Peek("Content-Encoding")) {
+	case "br":
+		return manifest.Brotli
+	case "gzip":
+		return manifest.Gzip
+	}
+	return manifest.Identity
 }
 
 // asset serves a build file, the SPA fallback, or the right 4xx/503.
@@ -96,20 +119,12 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot) outcome {
 // hot path every allocation.
 var accessFields = sync.Pool{New: func() any { return new([6]zap.Field) }}
 
-func (s *server) logAccess(c *fiber.Ctx, out outcome, start time.Time) {
+func (s *server) logAccess(c *fiber.Ctx, out outcome, bytes int, start time.Time) {
 	ce := s.access.Check(zapcore.InfoLevel, "request")
 	if ce == nil {
 		return
 	}
 	resp := c.Response()
-	bytes := 0
-	switch {
-	case resp.SkipBody:
-	case resp.IsBodyStream():
-		bytes = max(resp.Header.ContentLength(), 0)
-	default:
-		bytes = len(resp.Body())
-	}
 	f := accessFields.Get().(*[6]zap.Field)
 	f[0] = zap.String("method", utils.UnsafeString(c.Request().Header.Method()))
 	f[1] = zap.String("path", utils.UnsafeString(c.Request().URI().PathOriginal()))

@@ -28,8 +28,8 @@ func benchServer(b *testing.B, versions ...string) fasthttp.RequestHandler {
 	b.Cleanup(reg.Close)
 	helper, _ := manifest.NewContent("client.js", client.JS, reg.Snapshot().Current.Files["/index.html"].ModTime)
 	access := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel))
-	s := &server{cfg: cfg, builds: reg, log: zap.NewNop(), access: access, client: helper, events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE)}
-	s.metrics = newMetrics(s)
+	s := &server{cfg: cfg, builds: reg, log: zap.NewNop(), access: access, client: helper, events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: newMetrics()}
+	s.metrics.follow(s)
 	return newApp(s).Handler()
 }
 

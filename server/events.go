@@ -26,6 +26,7 @@ type hub struct {
 	heartbeat time.Duration
 	max       int64
 	open      atomic.Int64
+	sent      atomic.Uint64 // version events written
 	done      chan struct{} // closed at shutdown: every stream ends
 	closed    atomic.Bool
 }
@@ -83,7 +84,7 @@ func (h *hub) stream(w *bufio.Writer, lastID uint64) {
 	fmt.Fprintf(w, "retry: %d\n\n", retryMillis)
 	sent := lastID
 	if snap.Current != nil && snap.Seq != lastID {
-		sent = writeVersion(w, snap)
+		sent = h.writeVersion(w, snap)
 	}
 	if w.Flush() != nil {
 		return
@@ -97,7 +98,7 @@ func (h *hub) stream(w *bufio.Writer, lastID uint64) {
 		case <-changed:
 			changed = h.builds.Changed()
 			if snap = h.builds.Snapshot(); snap.Current != nil && snap.Seq != sent {
-				sent = writeVersion(w, snap)
+				sent = h.writeVersion(w, snap)
 			}
 		case <-hb.C:
 			_, _ = w.WriteString(": heartbeat\n\n")
@@ -108,7 +109,8 @@ func (h *hub) stream(w *bufio.Writer, lastID uint64) {
 	}
 }
 
-func writeVersion(w *bufio.Writer, snap *manifest.Snapshot) uint64 {
+func (h *hub) writeVersion(w *bufio.Writer, snap *manifest.Snapshot) uint64 {
+	h.sent.Add(1)
 	fmt.Fprintf(w, "event: version\nid: %d\ndata: {\"version\": %q}\n\n", snap.Seq, snap.Version())
 	return snap.Seq
 }

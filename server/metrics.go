@@ -17,38 +17,78 @@ import (
 )
 
 // metrics are the server's Prometheus series. Request counters are made
-// once per outcome so counting a request is an atomic add, no lookup.
+// once per outcome and encoding, so counting a request is an atomic add.
 type metrics struct {
 	reg         *prometheus.Registry
-	requests    [len(outcomeNames)]prometheus.Counter
+	requests    [len(outcomeNames)][3]prometheus.Counter // by outcome, manifest.Encoding
+	bytes       prometheus.Counter
 	activations prometheus.Counter
+	rescans     *prometheus.CounterVec
+	invalid     prometheus.Counter
+	loadSeconds prometheus.Gauge
 }
 
-func newMetrics(s *server) *metrics {
+var _ manifest.Observer = (*metrics)(nil)
+
+func newMetrics() *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	req := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "skewless_requests_total", Help: "Requests answered, by outcome.",
-	}, []string{"outcome"})
+		Name: "skewless_requests_total", Help: "Requests answered, by outcome and content coding.",
+	}, []string{"outcome", "encoding"})
 	for i, name := range outcomeNames {
-		m.requests[i] = req.WithLabelValues(name)
+		for _, e := range []manifest.Encoding{manifest.Identity, manifest.Brotli, manifest.Gzip} {
+			m.requests[i][e] = req.WithLabelValues(name, e.Token())
+		}
 	}
+	m.bytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "skewless_response_bytes_total", Help: "Body bytes sent (event streams not included).",
+	})
 	m.activations = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "skewless_activations_total", Help: "Builds made current since the server started.",
 	})
-	m.reg.MustRegister(req, m.activations,
+	m.rescans = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "skewless_watch_rescans_total", Help: "Rescans of the builds folder, by reason.",
+	}, []string{"reason"})
+	m.invalid = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "skewless_invalid_builds_total", Help: "Builds found invalid.",
+	})
+	m.loadSeconds = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "skewless_last_load_seconds", Help: "Time the last loaded build took to load.",
+	})
+	m.reg.MustRegister(req, m.bytes, m.activations, m.rescans, m.invalid, m.loadSeconds)
+	return m
+}
+
+// follow registers the series read from the running server.
+func (m *metrics) follow(s *server) {
+	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "skewless_event_streams", Help: "Open event streams.",
 		}, func() float64 { return float64(s.events.Open()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "skewless_events_sent_total", Help: "Version events written to event streams.",
+		}, func() float64 { return float64(s.events.sent.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "skewless_activation_seq", Help: "Activation sequence number of the current build.",
 		}, func() float64 { return float64(s.builds.Snapshot().Seq) }),
 		&buildStates{s.builds},
 	)
-	return m
 }
 
-func (m *metrics) count(o outcome) { m.requests[o].Inc() }
+// Rescanned implements manifest.Observer.
+func (m *metrics) Rescanned(reason string) { m.rescans.WithLabelValues(reason).Inc() }
+
+// Loaded implements manifest.Observer.
+func (m *metrics) Loaded(b *manifest.Build) { m.loadSeconds.Set(b.LoadTime.Seconds()) }
+
+// Invalid implements manifest.Observer.
+func (m *metrics) Invalid(string, []string) { m.invalid.Inc() }
+
+func (m *metrics) count(o outcome, e manifest.Encoding, bytes int) {
+	m.requests[o][e].Inc()
+	m.bytes.Add(float64(bytes))
+}
 
 // buildStates reports how many builds are in each state.
 type buildStates struct{ builds snapshotSource }

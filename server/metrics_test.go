@@ -1,10 +1,12 @@
 package main
 
 // Prometheus metrics (CONTRACT.md "Endpoints"): /metrics on --metrics-addr
-// only, never on the public listener; requests by outcome, open event
-// streams, activations, build states.
+// only, never on the public listener; requests by outcome and encoding,
+// bytes, open event streams, events sent, activations, build states,
+// invalid builds, rescans by reason, the last build's load time.
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,18 +22,19 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	}
 	metricsURL := "http://" + entries[0].ContextMap()["addr"].(string) + "/metrics"
 
-	ts.get(t, "GET", "/")
-	ts.get(t, "GET", "/about")
+	ts.get(t, "GET", "/", "Accept-Encoding: br")
+	ts.get(t, "GET", "/about", "Accept-Encoding: gzip")
 	ts.get(t, "GET", "/nope.js")
 	s := openStream(t, ts.URL)
 	s.nextEvent(t, time.Second)
 
 	_, body := do(t, "GET", metricsURL)
 	for _, want := range []string{
-		`skewless_requests_total{outcome="served"} 1`,
-		`skewless_requests_total{outcome="fallback"} 1`,
-		`skewless_requests_total{outcome="unknown"} 1`,
+		`skewless_requests_total{encoding="br",outcome="served"} 1`,
+		`skewless_requests_total{encoding="gzip",outcome="fallback"} 1`,
+		`skewless_requests_total{encoding="identity",outcome="unknown"} 1`,
 		`skewless_event_streams 1`,
+		`skewless_events_sent_total 1`,
 		`skewless_builds{state="current"} 1`,
 		`skewless_activation_seq 1`,
 	} {
@@ -39,6 +42,19 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+	if !regexpMatch(`skewless_response_bytes_total [1-9]`, body) || !regexpMatch(`skewless_last_load_seconds [0-9.e-]+\n`, body) {
+		t.Error("bytes or load time missing")
+	}
+
+	// A build found invalid and a rescan show up.
+	bad := ts.Dir + "/broken"
+	copyTree(t, fixtures+"/v2", bad)
+	os.Remove(bad + "/index.html")
+	eventually(t, 5*time.Second, "invalid build counted", func() bool {
+		_, body := do(t, "GET", metricsURL)
+		return strings.Contains(body, "skewless_invalid_builds_total 1\n") && strings.Contains(body, `skewless_builds{state="invalid"} 1`)
+	})
+
 	// The public listener has no metrics: /metrics there is a client-side
 	// route like any other.
 	_, public := ts.get(t, "GET", "/metrics")

@@ -53,9 +53,10 @@ func runServe(args []string) error {
 // serve runs the server until ctx ends. listening, when set, is told the
 // address once requests are accepted.
 func serve(ctx context.Context, cfg serveConfig, log, access *zap.Logger, listening func(net.Addr)) error {
+	m := newMetrics()
 	reg, err := manifest.NewRegistry(manifest.RegistryConfig{
 		Dir: cfg.Builds, Loader: manifest.NewLoader(loaderConfig(cfg)),
-		Grace: cfg.Grace, Keep: cfg.Keep, Settle: cfg.Settle, Log: log.Named("builds"),
+		Grace: cfg.Grace, Keep: cfg.Keep, Settle: cfg.Settle, Log: log.Named("builds"), Observer: m,
 	})
 	if err != nil {
 		return err
@@ -69,8 +70,8 @@ func serve(ctx context.Context, cfg serveConfig, log, access *zap.Logger, listen
 		return fmt.Errorf("prepare client helper: %w", err)
 	}
 	s := &server{cfg: cfg, builds: reg, log: log, access: access, client: helper,
-		events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE)}
-	s.metrics = newMetrics(s)
+		events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: m}
+	m.follow(s)
 	go s.metrics.countActivations(ctx, reg)
 	app := newApp(s)
 	ln, err := net.Listen("tcp", cfg.Addr)
