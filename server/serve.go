@@ -35,12 +35,12 @@ func runServe(args []string) error {
 		fmt.Fprintf(os.Stderr, "skewless serve: %v\n", err)
 		return exitError{2}
 	}
-	log, access, err := newLoggers(cfg.LogFormat, cfg.LogLevel)
+	log, access, stopLogs, err := newLoggers(cfg.LogFormat, cfg.LogLevel)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "skewless serve: %v\n", err)
 		return exitError{2}
 	}
-	defer func() { _ = log.Sync(); _ = access.Sync() }() // EINVAL on a terminal: nothing to do
+	defer stopLogs()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, cfg, log, access, nil); err != nil {
