@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -66,4 +67,19 @@ func BenchmarkAssetHit(b *testing.B) {
 		hl := benchServer(b, "v1", "v2")
 		benchRequest(b, hl, "/assets/about-Br9WxIf2.js")
 	})
+}
+
+// BenchmarkInjectHead injects the helper into the fixture's index.html, as
+// the loader does once per HTML file per build.
+func BenchmarkInjectHead(b *testing.B) {
+	doc, err := os.ReadFile(fixtures + "/v1/index.html")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tag := helperTag("v1")
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for range b.N {
+		injectHead(doc, tag)
+	}
 }
