@@ -124,8 +124,9 @@ func compressGzip(data []byte) ([]byte, error) {
 }
 
 // NewContent prepares bytes that do not come from a build (the server's
-// own helper script) the way the loader prepares a build file.
-func NewContent(name string, data []byte, modTime time.Time) (*Content, error) {
+// own helper script) the way the loader prepares a build file, annotate
+// included.
+func NewContent(name string, data []byte, modTime time.Time, annotate func(*Content) any) (*Content, error) {
 	h := newHasher()
 	_, _ = h.Write(data)
 	hash := contentHash(h.Sum(nil))
@@ -135,6 +136,9 @@ func NewContent(name string, data []byte, modTime time.Time) (*Content, error) {
 	l := NewLoader(LoaderConfig{})
 	if err := l.prepareVariants(c, &scan{files: map[string]scannedFile{}}, scannedFile{rel: name}, true); err != nil {
 		return nil, err
+	}
+	if annotate != nil {
+		c.Meta = annotate(c)
 	}
 	return c, nil
 }

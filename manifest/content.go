@@ -79,6 +79,8 @@ type Content struct {
 	Identity *Representation
 	Brotli   *Representation
 	Gzip     *Representation
+	// Meta is what LoaderConfig.Annotate computed for this content.
+	Meta any
 }
 
 // Variant returns the representation for e, or nil when there is none.

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sort"
 	"time"
@@ -126,6 +127,11 @@ func (r *Registry) checkHistory(ctx context.Context) {
 	}
 	r.histStat = info
 	h, err := ReadHistory(r.cfg.Dir)
+	if errors.Is(err, ErrCorruptState) {
+		r.log.Error("state file corrupt; rewriting it from the state in memory", zap.Error(err))
+		r.update("repair", func(*History) error { return nil })
+		return
+	}
 	if err != nil {
 		r.log.Error("state file unusable; keeping the state in memory", zap.Error(err))
 		return

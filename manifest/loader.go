@@ -20,6 +20,11 @@ type LoaderConfig struct {
 	// TransformHTML rewrites every HTML document of a build once, at load
 	// (the server injects its helper there). Optional. Default: none.
 	TransformHTML func(version string, doc []byte) []byte
+	// Annotate computes what the caller wants kept with each new content
+	// (the server: its response header values), stored in Content.Meta.
+	// It runs once per content, not once per build that shares it.
+	// Optional. Default: none.
+	Annotate func(*Content) any
 	// ReadyFile, when set, must exist in a build before it is valid.
 	// Optional. Default: "" (not required).
 	ReadyFile string
@@ -203,6 +208,9 @@ func (l *Loader) content(version string, s *scan, f scannedFile) (*Content, bool
 	c := &Content{ContentType: mt.contentType, Compressible: mt.compressible, ModTime: f.modTime, Hash: hash, Identity: id}
 	if err := l.prepareVariants(c, s, f, html); err != nil {
 		return nil, false, err
+	}
+	if l.cfg.Annotate != nil {
+		c.Meta = l.cfg.Annotate(c)
 	}
 	if !html {
 		l.remember(key, c)

@@ -94,12 +94,13 @@ type Registry struct {
 	done      chan struct{}
 
 	// Only accessed from the run goroutine (and Start, before it runs).
-	hist     *History
-	histStat os.FileInfo
-	loaded   map[string]*Build
-	folders  map[string]*folder
-	watcher  *fsnotify.Watcher
-	timers   timers
+	hist        *History
+	histStat    os.FileInfo
+	loaded      map[string]*Build
+	folders     map[string]*folder
+	watcher     *fsnotify.Watcher
+	watchFailed map[string]bool // warned about once
+	timers      timers
 }
 
 // folder is a version folder present in the builds dir.
@@ -121,7 +122,7 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	r := &Registry{
 		cfg: cfg, log: cfg.Log, notify: make(chan struct{}),
 		rescanReq: make(chan string, 1), done: make(chan struct{}),
-		loaded: map[string]*Build{}, folders: map[string]*folder{},
+		loaded: map[string]*Build{}, folders: map[string]*folder{}, watchFailed: map[string]bool{},
 	}
 	r.snap.Store(&Snapshot{})
 	return r, nil
@@ -161,11 +162,7 @@ func (r *Registry) Start(ctx context.Context) error {
 	}
 	// Watch first, then scan: a folder created in between is seen twice
 	// rather than never.
-	for _, d := range []string{r.cfg.Dir, filepath.Join(r.cfg.Dir, StateDir)} {
-		if err := w.Add(d); err != nil {
-			r.log.Warn("cannot watch; relying on periodic rescans", zap.String("path", d), zap.Error(err))
-		}
-	}
+	r.watch()
 	hist, err := ReadHistory(r.cfg.Dir)
 	if err != nil {
 		r.log.Error("state file unusable; rebuilding it from the build folders", zap.Error(err))
@@ -181,6 +178,18 @@ func (r *Registry) Start(ctx context.Context) error {
 	return nil
 }
 
+// watch adds the builds folder and the state folder to the watcher.
+func (r *Registry) watch() {
+	for _, d := range []string{r.cfg.Dir, filepath.Join(r.cfg.Dir, StateDir)} {
+		if err := r.watcher.Add(d); err != nil && !r.watchFailed[d] {
+			r.log.Warn("cannot watch; relying on periodic rescans", zap.String("path", d), zap.Error(err))
+			r.watchFailed[d] = true
+		} else if err == nil {
+			delete(r.watchFailed, d)
+		}
+	}
+}
+
 // Close stops watching and waits for the registry's goroutine.
 func (r *Registry) Close() {
 	if r.cancel != nil {
@@ -191,9 +200,9 @@ func (r *Registry) Close() {
 
 // update applies fn to the persisted history and adopts the result.
 func (r *Registry) update(what string, fn func(*History) error) bool {
-	h, corrupt, err := UpdateHistory(r.cfg.Dir, fn)
+	h, corrupt, err := UpdateHistory(r.cfg.Dir, r.hist, fn)
 	if corrupt != nil {
-		r.log.Error("state file was corrupt; rebuilt it", zap.Error(corrupt))
+		r.log.Error("state file was corrupt; rewrote it from the state in memory", zap.Error(corrupt))
 	}
 	if err != nil {
 		r.log.Error("cannot record "+what, zap.Error(err))

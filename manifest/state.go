@@ -186,8 +186,10 @@ func decodeHistory(b []byte) (*History, error) {
 // UpdateHistory applies fn to the freshest state under an exclusive lock and
 // writes the result atomically (temp file, fsync, rename, fsync folder), so
 // the server and the sub-commands never lose each other's changes. A corrupt
-// state is replaced; the error is reported through corrupt.
-func UpdateHistory(buildsDir string, fn func(*History) error) (s *History, corrupt error, err error) {
+// state file is replaced: fn then starts from a copy of known (the caller's
+// last good state; nil: an empty one), and the error is reported through
+// corrupt.
+func UpdateHistory(buildsDir string, known *History, fn func(*History) error) (s *History, corrupt error, err error) {
 	dir := filepath.Join(buildsDir, StateDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("create state folder: %w", err)
@@ -200,6 +202,9 @@ func UpdateHistory(buildsDir string, fn func(*History) error) (s *History, corru
 	s, rerr := ReadHistory(buildsDir)
 	if errors.Is(rerr, ErrCorruptState) {
 		corrupt = rerr
+		if known != nil {
+			s = known.clone()
+		}
 	} else if rerr != nil {
 		return nil, nil, rerr
 	}
@@ -215,6 +220,17 @@ func UpdateHistory(buildsDir string, fn func(*History) error) (s *History, corru
 		return nil, corrupt, err
 	}
 	return s, corrupt, nil
+}
+
+// clone returns a deep copy: a published history is never mutated.
+func (s *History) clone() *History {
+	c := *s
+	c.Builds = make(map[string]*Record, len(s.Builds))
+	for v, r := range s.Builds {
+		rc := *r
+		c.Builds[v] = &rc
+	}
+	return &c
 }
 
 func lockFile(p string) (func(), error) {

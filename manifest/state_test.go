@@ -295,7 +295,7 @@ func TestUpdateHistoryWritesAtomically(t *testing.T) {
 	builds := t.TempDir()
 	t0 := time.Date(2026, 2, 13, 12, 0, 0, 0, time.UTC)
 	for i := range 3 {
-		s, corrupt, err := UpdateHistory(builds, func(s *History) error {
+		s, corrupt, err := UpdateHistory(builds, nil, func(s *History) error {
 			s.Activate(fmt.Sprintf("v%d", i+1), Summary{Files: i}, t0.Add(time.Duration(i)*time.Minute))
 			return nil
 		})
@@ -327,11 +327,11 @@ func TestUpdateHistoryWritesAtomically(t *testing.T) {
 
 func TestUpdateHistoryFnError(t *testing.T) {
 	builds := t.TempDir()
-	if _, _, err := UpdateHistory(builds, func(s *History) error { s.Activate("v1", Summary{}, time.Now()); return nil }); err != nil {
+	if _, _, err := UpdateHistory(builds, nil, func(s *History) error { s.Activate("v1", Summary{}, time.Now()); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	boom := errors.New("boom")
-	_, _, err := UpdateHistory(builds, func(s *History) error {
+	_, _, err := UpdateHistory(builds, nil, func(s *History) error {
 		s.Activate("v2", Summary{}, time.Now())
 		return boom
 	})
@@ -356,7 +356,7 @@ func TestUpdateHistoryReplacesCorrupt(t *testing.T) {
 		t.Fatalf("ReadHistory of a corrupt file: %v", err)
 	}
 	var seen *History
-	s, corrupt, err := UpdateHistory(builds, func(s *History) error {
+	s, corrupt, err := UpdateHistory(builds, nil, func(s *History) error {
 		seen = s
 		s.Activate("v1", Summary{}, time.Now())
 		return nil
@@ -385,7 +385,7 @@ func TestUpdateHistoryConcurrent(t *testing.T) {
 	errs := make(chan error, n)
 	for range n {
 		wg.Go(func() {
-			_, _, err := UpdateHistory(builds, func(s *History) error {
+			_, _, err := UpdateHistory(builds, nil, func(s *History) error {
 				s.record("counter").Files++
 				return nil
 			})

@@ -16,8 +16,9 @@ import (
 
 // timers are the registry's wake-ups, each nil when not armed.
 type timers struct {
-	settle *time.Timer // the next pending folder is due for a look
-	retire *time.Timer // the next live build is due to retire
+	settle  *time.Timer // the next pending folder is due for a look
+	retire  *time.Timer // the next live build is due to retire
+	rewatch *time.Timer // the builds folder went away: look for it again
 }
 
 func timerC(t *time.Timer) <-chan time.Time {
@@ -73,6 +74,9 @@ func (r *Registry) run(ctx context.Context) {
 		case <-timerC(r.timers.retire):
 			r.timers.retire = nil
 			r.reconcile(ctx)
+		case <-timerC(r.timers.rewatch):
+			r.timers.rewatch = nil
+			r.rescan(ctx, "builds-folder-back")
 		}
 	}
 }
@@ -98,7 +102,16 @@ func (r *Registry) versionFolders() (map[string]bool, error) {
 // handleEvent routes one fsnotify event.
 func (r *Registry) handleEvent(ctx context.Context, ev fsnotify.Event) {
 	rel, err := filepath.Rel(r.cfg.Dir, ev.Name)
-	if err != nil || rel == "." {
+	if err != nil {
+		return
+	}
+	if rel == "." {
+		// The builds folder itself was moved or removed: its watch is
+		// gone. Serving goes on from memory; look for it again soon.
+		if ev.Has(fsnotify.Remove | fsnotify.Rename) {
+			r.log.Warn("builds folder moved or removed; serving from memory until it is back", zap.String("dir", r.cfg.Dir))
+			rearm(&r.timers.rewatch, time.Second)
+		}
 		return
 	}
 	top, inner, _ := strings.Cut(filepath.ToSlash(rel), "/")
@@ -267,8 +280,14 @@ func (r *Registry) rescan(ctx context.Context, reason string) {
 	present, err := r.versionFolders()
 	if err != nil {
 		r.log.Error("rescan failed", zap.String("reason", reason), zap.Error(err))
+		if reason == "builds-folder-back" {
+			rearm(&r.timers.rewatch, time.Second)
+		}
 		return
 	}
+	// A builds folder that was replaced has lost its watch; adding a watch
+	// that exists already changes nothing.
+	r.watch()
 	r.log.Debug("rescan", zap.String("reason", reason))
 	r.cfg.Observer.Rescanned(reason)
 	for v := range present {

@@ -45,7 +45,35 @@ func newApp(s *server) *fiber.App {
 	})
 	app.Server().Logger = zap.NewStdLog(s.log.Named("fasthttp"))
 	app.Use(s.handle)
+	// Fiber answers a method it does not know ("FOO", "PROPFIND") with a
+	// 400 of its own before any handler runs; the contract wants 405 for
+	// every method but GET and HEAD, so those are answered first.
+	fiberHandler := app.Server().Handler
+	app.Server().Handler = func(ctx *fasthttp.RequestCtx) {
+		if !ctx.IsGet() && !ctx.IsHead() {
+			s.methodNotAllowed(ctx)
+			return
+		}
+		fiberHandler(ctx)
+	}
 	return app
+}
+
+// methodNotAllowed answers 405 with Allow: GET, HEAD.
+func (s *server) methodNotAllowed(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	h := &ctx.Response.Header
+	h.DisableNormalizing()
+	if v := s.builds.Snapshot().Version(); v != "" {
+		h.AddBytesKV(hdrVersion, utils.UnsafeBytes(v))
+	}
+	h.Set("Allow", "GET, HEAD")
+	h.Set("Cache-Control", cacheNever)
+	h.SetContentType("text/plain; charset=utf-8")
+	ctx.SetStatusCode(fiber.StatusMethodNotAllowed)
+	ctx.SetBodyString("Method Not Allowed\n")
+	s.metrics.count(outNotAllowed, manifest.Identity, len(ctx.Response.Body()))
+	s.logAccess(ctx, outNotAllowed, len(ctx.Response.Body()), start)
 }
 
 func (s *server) handle(c *fiber.Ctx) error {
@@ -54,13 +82,10 @@ func (s *server) handle(c *fiber.Ctx) error {
 	h := &c.Response().Header
 	h.DisableNormalizing() // keep "ETag" spelled as RFC 9110 does
 	if v := snap.Version(); v != "" {
-		h.Set("Skewless-Version", v)
+		h.AddBytesKV(hdrVersion, utils.UnsafeBytes(v))
 	}
 	var out outcome
 	switch {
-	case !c.Request().Header.IsGet() && !c.Request().Header.IsHead():
-		h.Set("Allow", "GET, HEAD")
-		out = s.writeStatus(c, fiber.StatusMethodNotAllowed, outNotAllowed)
 	case strings.HasPrefix(c.Path(), reservedPrefix):
 		out = s.endpoint(c, snap)
 	default:
@@ -68,7 +93,7 @@ func (s *server) handle(c *fiber.Ctx) error {
 	}
 	bytes := bodyBytes(c.Response())
 	s.metrics.count(out, sentEncoding(&c.Response().Header), bytes)
-	s.logAccess(c, out, bytes, start)
+	s.logAccess(c.Context(), out, bytes, start)
 	return nil
 }
 
@@ -119,15 +144,15 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot) outcome {
 // hot path every allocation.
 var accessFields = sync.Pool{New: func() any { return new([6]zap.Field) }}
 
-func (s *server) logAccess(c *fiber.Ctx, out outcome, bytes int, start time.Time) {
+func (s *server) logAccess(c *fasthttp.RequestCtx, out outcome, bytes int, start time.Time) {
 	ce := s.access.Check(zapcore.InfoLevel, "request")
 	if ce == nil {
 		return
 	}
-	resp := c.Response()
+	resp := &c.Response
 	f := accessFields.Get().(*[6]zap.Field)
-	f[0] = zap.String("method", utils.UnsafeString(c.Request().Header.Method()))
-	f[1] = zap.String("path", utils.UnsafeString(c.Request().URI().PathOriginal()))
+	f[0] = zap.String("method", utils.UnsafeString(c.Request.Header.Method()))
+	f[1] = zap.String("path", utils.UnsafeString(c.Request.URI().PathOriginal()))
 	f[2] = zap.Int("status", resp.StatusCode())
 	f[3] = zap.Int("bytes", bytes)
 	f[4] = zap.Duration("duration", time.Since(start))

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
-	"github.com/valyala/fasthttp"
 
 	"github.com/skewless/skewless/manifest"
 )
@@ -17,58 +16,58 @@ const (
 )
 
 // writeFile sends f (or a 304/206/416 for it) with the caching headers the
-// contract gives hashed and unhashed files. Bytes were prepared at load;
-// nothing here reads the disk for an in-memory file or compresses.
+// contract gives hashed and unhashed files. Bytes and header values were
+// prepared at load: nothing here reads the disk for an in-memory file,
+// compresses or formats a date.
 func (s *server) writeFile(c *fiber.Ctx, f *manifest.File, out outcome) outcome {
 	req, h := &c.Request().Header, &c.Response().Header
-	if f.Hashed && out == outServed {
-		h.Set("Cache-Control", cacheImmutable)
-	} else {
-		h.Set("Cache-Control", cacheRevalidate)
-	}
 	rangeHdr := utils.UnsafeString(req.Peek("Range"))
 	enc := manifest.Identity
-	if f.Brotli != nil || f.Gzip != nil {
-		h.Set("Vary", "Accept-Encoding")
-		// A range is of the identity bytes: clients resume downloads
-		// against the length they saw, whatever the coding.
-		if rangeHdr == "" {
-			enc = negotiate(req.Peek("Accept-Encoding"), f.Brotli != nil, f.Gzip != nil)
-		}
+	// A range is of the identity bytes: clients resume downloads against
+	// the length they saw, whatever the coding.
+	if (f.Brotli != nil || f.Gzip != nil) && rangeHdr == "" {
+		enc = negotiate(req.Peek("Accept-Encoding"), f.Brotli != nil, f.Gzip != nil)
 	}
-	rep := f.Variant(enc)
-	h.Set("ETag", rep.ETag)
-	var lm [len(timeFormat)]byte
-	h.SetBytesV("Last-Modified", fasthttp.AppendHTTPDate(lm[:0], f.ModTime))
-	h.Set("X-Content-Type-Options", "nosniff")
+	p := headersOf(f.Content)
+	setFileHeaders(h, f, p, enc, f.Hashed && out == outServed)
 
 	inm := checkIfNoneMatch(utils.UnsafeString(req.Peek("If-None-Match")), f.Content)
 	if inm == condFalse || (inm == condNone && checkIfModifiedSince(utils.UnsafeString(req.Peek("If-Modified-Since")), f.ModTime) == condFalse) {
 		c.Status(fiber.StatusNotModified)
 		return outNotModified
 	}
-	h.SetContentType(f.ContentType)
+	h.SetContentTypeBytes(p.contentType)
 	if enc != manifest.Identity {
-		h.Set("Content-Encoding", enc.Token())
+		h.AddBytesKV(hdrContentEncoding, valCodings[enc])
 	} else {
-		h.Set("Accept-Ranges", "bytes")
+		h.AddBytesKV(hdrAcceptRanges, valBytes)
 	}
-	start, n, status := int64(0), rep.Size, fiber.StatusOK
-	if rangeHdr != "" && checkIfRange(utils.UnsafeString(req.Peek("If-Range")), rep, f.ModTime) {
-		var res rangeResult
-		if start, n, res = parseRange(rangeHdr, rep.Size); res == rangeUnsatisfiable {
-			h.Set("Content-Range", "bytes */"+strconv.FormatInt(rep.Size, 10))
-			h.Del("ETag")
-			return s.writeStatus(c, fiber.StatusRequestedRangeNotSatisfiable, out)
-		} else if res == rangeSatisfiable {
-			status = fiber.StatusPartialContent
-			h.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(start+n-1, 10)+"/"+strconv.FormatInt(rep.Size, 10))
-		} else {
-			start, n = 0, rep.Size
-		}
+	rep := f.Variant(enc)
+	if rangeHdr == "" || !checkIfRange(utils.UnsafeString(req.Peek("If-Range")), rep, f.ModTime) {
+		writeBody(c, rep, 0, rep.Size)
+		return out
 	}
-	c.Status(status)
-	writeBody(c, rep, start, n)
+	return s.writeRange(c, rep, rangeHdr, out)
+}
+
+// writeRange answers a Range request of the identity bytes: 206 with the
+// range, 416 when none of it exists, or the whole file for a range it
+// ignores (RFC 9110 §14.2).
+func (s *server) writeRange(c *fiber.Ctx, rep *manifest.Representation, rangeHdr string, out outcome) outcome {
+	h := &c.Response().Header
+	start, n, res := parseRange(rangeHdr, rep.Size)
+	switch res {
+	case rangeUnsatisfiable:
+		h.Set("Content-Range", "bytes */"+strconv.FormatInt(rep.Size, 10))
+		h.Del("ETag")
+		return s.writeStatus(c, fiber.StatusRequestedRangeNotSatisfiable, out)
+	case rangeSatisfiable:
+		c.Status(fiber.StatusPartialContent)
+		h.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(start+n-1, 10)+"/"+strconv.FormatInt(rep.Size, 10))
+		writeBody(c, rep, start, n)
+	default:
+		writeBody(c, rep, 0, rep.Size)
+	}
 	return out
 }
 

@@ -27,11 +27,13 @@ func benchServer(b *testing.B, versions ...string) fasthttp.RequestHandler {
 		b.Fatal(err)
 	}
 	b.Cleanup(reg.Close)
-	helper, _ := manifest.NewContent("client.js", client.JS, reg.Snapshot().Current.Files["/index.html"].ModTime)
+	helper, _ := manifest.NewContent("client.js", client.JS, reg.Snapshot().Current.Files["/index.html"].ModTime, prepareHeaders)
 	access := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel))
 	s := &server{cfg: cfg, builds: reg, log: zap.NewNop(), access: access, client: helper, events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: newMetrics()}
 	s.metrics.follow(s)
-	return newApp(s).Handler()
+	app := newApp(s)
+	app.Handler() // builds the route tree, as Listener does
+	return app.Server().Handler
 }
 
 func benchRequest(b *testing.B, h fasthttp.RequestHandler, path string, headers ...string) {

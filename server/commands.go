@@ -80,7 +80,7 @@ func runActivate(args []string) error {
 	}
 	var prev string
 	var seq uint64
-	h, corrupt, err := manifest.UpdateHistory(builds, func(h *manifest.History) error {
+	h, corrupt, err := manifest.UpdateHistory(builds, nil, func(h *manifest.History) error {
 		prev = h.Current
 		if prev != v {
 			seq = h.Activate(v, sum, time.Now())

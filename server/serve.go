@@ -65,7 +65,7 @@ func serve(ctx context.Context, cfg serveConfig, log, access *zap.Logger, listen
 		return err
 	}
 	defer reg.Close()
-	helper, err := manifest.NewContent("client.js", client.JS, time.Now())
+	helper, err := manifest.NewContent("client.js", client.JS, time.Now(), prepareHeaders)
 	if err != nil {
 		return fmt.Errorf("prepare client helper: %w", err)
 	}
@@ -107,7 +107,7 @@ func serve(ctx context.Context, cfg serveConfig, log, access *zap.Logger, listen
 }
 
 func loaderConfig(cfg serveConfig) manifest.LoaderConfig {
-	lc := manifest.LoaderConfig{ReadyFile: cfg.ReadyFile}
+	lc := manifest.LoaderConfig{ReadyFile: cfg.ReadyFile, Annotate: prepareHeaders}
 	if cfg.Inject {
 		lc.TransformHTML = func(version string, doc []byte) []byte {
 			return injectHead(doc, helperTag(version))

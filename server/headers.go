@@ -1,0 +1,73 @@
+package main
+
+import (
+	"github.com/valyala/fasthttp"
+
+	"github.com/skewless/skewless/manifest"
+)
+
+// Header names and fixed values, as bytes once, so the hot path appends
+// them without converting strings.
+var (
+	hdrCacheControl    = []byte("Cache-Control")
+	hdrVary            = []byte("Vary")
+	hdrETag            = []byte("ETag")
+	hdrLastModified    = []byte("Last-Modified")
+	hdrNoSniff         = []byte("X-Content-Type-Options")
+	hdrContentEncoding = []byte("Content-Encoding")
+	hdrAcceptRanges    = []byte("Accept-Ranges")
+	hdrVersion         = []byte("Skewless-Version")
+
+	valImmutable      = []byte(cacheImmutable)
+	valRevalidate     = []byte(cacheRevalidate)
+	valAcceptEncoding = []byte("Accept-Encoding")
+	valNoSniff        = []byte("nosniff")
+	valBytes          = []byte("bytes")
+	valCodings        = [...][]byte{manifest.Brotli: []byte("br"), manifest.Gzip: []byte("gzip")}
+)
+
+// fileHeaders are a content's response header values, formatted once when
+// the content is loaded (the loader's Annotate hook) rather than on every
+// request.
+type fileHeaders struct {
+	contentType  []byte
+	lastModified []byte
+	etag         [3][]byte // by manifest.Encoding
+}
+
+// prepareHeaders is the loader's Annotate hook.
+func prepareHeaders(c *manifest.Content) any {
+	p := &fileHeaders{contentType: []byte(c.ContentType), lastModified: fasthttp.AppendHTTPDate(nil, c.ModTime)}
+	for _, e := range []manifest.Encoding{manifest.Identity, manifest.Brotli, manifest.Gzip} {
+		if r := c.Variant(e); r != nil {
+			p.etag[e] = []byte(r.ETag)
+		}
+	}
+	return p
+}
+
+// headersOf returns the prepared header values of c.
+func headersOf(c *manifest.Content) *fileHeaders {
+	if p, ok := c.Meta.(*fileHeaders); ok {
+		return p
+	}
+	return prepareHeaders(c).(*fileHeaders) // loaded without the hook
+}
+
+// setFileHeaders writes the headers every answer about f carries, 304s
+// included: caching, validators, and Vary when the coding was negotiated.
+// Each is added once to a fresh response, so no lookup of an existing
+// value is needed.
+func setFileHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders, enc manifest.Encoding, immutable bool) {
+	if immutable {
+		h.AddBytesKV(hdrCacheControl, valImmutable)
+	} else {
+		h.AddBytesKV(hdrCacheControl, valRevalidate)
+	}
+	if f.Brotli != nil || f.Gzip != nil {
+		h.AddBytesKV(hdrVary, valAcceptEncoding)
+	}
+	h.AddBytesKV(hdrETag, p.etag[enc])
+	h.AddBytesKV(hdrLastModified, p.lastModified)
+	h.AddBytesKV(hdrNoSniff, valNoSniff)
+}
