@@ -155,7 +155,7 @@ func (s *server) logAccess(c *fasthttp.RequestCtx, out outcome, bytes int, start
 	f[1] = zap.String("path", utils.UnsafeString(c.Request.URI().PathOriginal()))
 	f[2] = zap.Int("status", resp.StatusCode())
 	f[3] = zap.Int("bytes", bytes)
-	f[4] = zap.Duration("duration", time.Since(start))
+	f[4] = zap.Int64("duration_us", time.Since(start).Microseconds())
 	f[5] = zap.String("outcome", out.String())
 	ce.Write(f[:]...)
 	*f = [6]zap.Field{}

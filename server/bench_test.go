@@ -28,7 +28,9 @@ func benchServer(b *testing.B, versions ...string) fasthttp.RequestHandler {
 	}
 	b.Cleanup(reg.Close)
 	helper, _ := manifest.NewContent("client.js", client.JS, reg.Snapshot().Current.Files["/index.html"].ModTime, prepareHeaders)
-	access := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel))
+	ec := zap.NewProductionEncoderConfig()
+	ec.EncodeTime = encodeTime
+	access := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(ec), zapcore.AddSync(io.Discard), zap.InfoLevel))
 	s := &server{cfg: cfg, builds: reg, log: zap.NewNop(), access: access, client: helper, events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: newMetrics()}
 	s.metrics.follow(s)
 	app := newApp(s)
