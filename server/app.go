@@ -41,7 +41,9 @@ func newApp(s *server) *fiber.App {
 		ErrorHandler:          s.errorHandler,
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
-		ReadBufferSize:        16 << 10,
+		// Request headers up to 8 KiB, nginx's usual limit for a header line;
+		// each open connection holds this buffer, event streams included.
+		ReadBufferSize: 8 << 10,
 	})
 	app.Server().Logger = zap.NewStdLog(s.log.Named("fasthttp"))
 	app.Use(s.handle)

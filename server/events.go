@@ -1,13 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
+	"io"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/skewless/skewless/manifest"
 )
@@ -19,8 +20,8 @@ type changeSource interface {
 }
 
 // hub serves the Server-Sent Events streams. Each stream writes from its
-// own goroutine and wakes on the registry's broadcast (a closed channel),
-// so a slow client only ever delays itself.
+// connection's goroutine and wakes on the registry's broadcast (a closed
+// channel), so a slow client only ever delays itself.
 type hub struct {
 	builds    changeSource
 	heartbeat time.Duration
@@ -68,49 +69,87 @@ func (h *hub) serve(c *fiber.Ctx) outcome {
 		c.Response().SkipBody = true
 		return outEndpoint
 	}
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer h.open.Add(-1)
-		h.stream(w, lastID)
-	})
+	c.Response().SetBodyStream(&eventStream{h: h, lastID: lastID}, -1)
 	return outEndpoint
 }
 
+// eventStream is the body of one event stream. As a fasthttp.BodyWriterTo
+// it is written by the connection's own goroutine, straight into the
+// connection's buffer, each Write framed as one chunk and flushed.
+// SetBodyStreamWriter would cost every open stream a second goroutine, a
+// pipe, a 4 KiB bufio.Writer and a 4 KiB copy buffer, and every event two
+// goroutine wake-ups and a copy.
+type eventStream struct {
+	h      *hub
+	lastID uint64
+	closed atomic.Bool
+}
+
+var _ fasthttp.BodyWriterTo = (*eventStream)(nil)
+
+// SupportsBodyWriteTo tells fasthttp to call WriteTo, never Read.
+func (s *eventStream) SupportsBodyWriteTo() bool { return true }
+
+// WriteTo streams until shutdown or until a write fails.
+func (s *eventStream) WriteTo(w io.Writer) (int64, error) { return s.h.stream(w, s.lastID) }
+
+// Read answers code that reads a body instead of streaming it (a
+// middleware calling Response.Body()) with an empty one, never a hang.
+func (s *eventStream) Read([]byte) (int, error) { return 0, io.EOF }
+
+// Close is fasthttp's sign that the response is done, or dropped unsent:
+// the stream no longer counts as open.
+func (s *eventStream) Close() error {
+	if s.closed.CompareAndSwap(false, true) {
+		s.h.open.Add(-1)
+	}
+	return nil
+}
+
 // stream writes the first event at once (headers leave only with the first
-// flush), then one per activation and a comment every heartbeat; it ends on
-// shutdown or when a flush fails (the only sign of a gone client).
-func (h *hub) stream(w *bufio.Writer, lastID uint64) {
+// write), then one per activation and a comment every heartbeat; it ends on
+// shutdown or when a write fails (the only sign of a gone client). Each
+// Write reaches the socket at once, as one chunk.
+func (h *hub) stream(w io.Writer, lastID uint64) (int64, error) {
 	changed := h.builds.Changed()
 	snap := h.builds.Snapshot()
-	fmt.Fprintf(w, "retry: %d\n\n", retryMillis)
+	buf := fmt.Appendf(make([]byte, 0, 128), "retry: %d\n\n", retryMillis)
 	sent := lastID
 	if snap.Current != nil && snap.Seq != lastID {
-		sent = h.writeVersion(w, snap)
+		buf, sent = h.appendVersion(buf, snap)
 	}
-	if w.Flush() != nil {
-		return
+	total, err := w.Write(buf)
+	if err != nil {
+		return int64(total), err
 	}
 	hb := time.NewTicker(h.heartbeat)
 	defer hb.Stop()
 	for {
+		buf = buf[:0]
 		select {
 		case <-h.done:
-			return
+			return int64(total), nil
 		case <-changed:
 			changed = h.builds.Changed()
 			if snap = h.builds.Snapshot(); snap.Current != nil && snap.Seq != sent {
-				sent = h.writeVersion(w, snap)
+				buf, sent = h.appendVersion(buf, snap)
 			}
 		case <-hb.C:
-			_, _ = w.WriteString(": heartbeat\n\n")
+			buf = append(buf, ": heartbeat\n\n"...)
 		}
-		if w.Flush() != nil {
-			return
+		if len(buf) == 0 {
+			continue
+		}
+		n, err := w.Write(buf)
+		total += n
+		if err != nil {
+			return int64(total), err
 		}
 	}
 }
 
-func (h *hub) writeVersion(w *bufio.Writer, snap *manifest.Snapshot) uint64 {
+func (h *hub) appendVersion(buf []byte, snap *manifest.Snapshot) ([]byte, uint64) {
 	h.sent.Add(1)
-	fmt.Fprintf(w, "event: version\nid: %d\ndata: {\"version\": %q}\n\n", snap.Seq, snap.Version())
-	return snap.Seq
+	buf = fmt.Appendf(buf, "event: version\nid: %d\ndata: {\"version\": %q}\n\n", snap.Seq, snap.Version())
+	return buf, snap.Seq
 }
