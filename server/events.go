@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -62,48 +63,65 @@ func (h *hub) serve(c *fiber.Ctx) outcome {
 	rh.SetContentType("text/event-stream")
 	rh.Set("Cache-Control", cacheNever)
 	rh.Set("X-Accel-Buffering", "no")
-	// c is recycled when the handler returns: copy what the writer needs.
-	lastID, _ := strconv.ParseUint(string(c.Request().Header.Peek("Last-Event-ID")), 10, 64)
 	if c.Request().Header.IsHead() {
 		h.open.Add(-1)
 		c.Response().SkipBody = true
 		return outEndpoint
 	}
-	c.Response().SetBodyStream(&eventStream{h: h, lastID: lastID}, -1)
+	// c is recycled when the handler returns: copy what the stream needs.
+	lastID, _ := strconv.ParseUint(string(c.Request().Header.Peek("Last-Event-ID")), 10, 64)
+	head := streamHead(rh)
+	// The stream takes the connection over: fasthttp's write buffer and
+	// its body pipe are given back, and one goroutine writes the events
+	// straight to the socket. An open stream then holds little more than
+	// that goroutine and the connection's read buffer (scripts/fanout.sh).
+	ctx := c.Context()
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(conn net.Conn) {
+		defer h.open.Add(-1)
+		w := &chunkWriter{conn: conn}
+		if _, err := conn.Write(head); err == nil {
+			h.stream(w, lastID)
+			w.end()
+		}
+	})
 	return outEndpoint
 }
 
-// eventStream is the body of one event stream. As a fasthttp.BodyWriterTo
-// it is written by the connection's own goroutine, straight into the
-// connection's buffer, each Write framed as one chunk and flushed.
-// SetBodyStreamWriter would cost every open stream a second goroutine, a
-// pipe, a 4 KiB bufio.Writer and a 4 KiB copy buffer, and every event two
-// goroutine wake-ups and a copy.
-type eventStream struct {
-	h      *hub
-	lastID uint64
-	closed atomic.Bool
+// streamHead renders the response head the stream sends itself: the
+// status line and the headers set so far, framed as chunked.
+func streamHead(rh *fasthttp.ResponseHeader) []byte {
+	rh.SetContentLength(-1) // chunked
+	rh.Set("Date", string(fasthttp.AppendHTTPDate(nil, time.Now())))
+	return rh.AppendBytes(nil)
 }
 
-var _ fasthttp.BodyWriterTo = (*eventStream)(nil)
+// streamWriteTimeout bounds one write to a stream: a client that stops
+// reading (its socket buffer full) is dropped instead of holding a
+// goroutine forever.
+const streamWriteTimeout = 30 * time.Second
 
-// SupportsBodyWriteTo tells fasthttp to call WriteTo, never Read.
-func (s *eventStream) SupportsBodyWriteTo() bool { return true }
+// chunkWriter writes each Write as one HTTP/1.1 chunk (RFC 9112 §7.1),
+// straight to the connection.
+type chunkWriter struct {
+	conn net.Conn
+	buf  []byte
+}
 
-// WriteTo streams until shutdown or until a write fails.
-func (s *eventStream) WriteTo(w io.Writer) (int64, error) { return s.h.stream(w, s.lastID) }
-
-// Read answers code that reads a body instead of streaming it (a
-// middleware calling Response.Body()) with an empty one, never a hang.
-func (s *eventStream) Read([]byte) (int, error) { return 0, io.EOF }
-
-// Close is fasthttp's sign that the response is done, or dropped unsent:
-// the stream no longer counts as open.
-func (s *eventStream) Close() error {
-	if s.closed.CompareAndSwap(false, true) {
-		s.h.open.Add(-1)
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	w.buf = strconv.AppendInt(w.buf[:0], int64(len(p)), 16)
+	w.buf = append(append(append(w.buf, "\r\n"...), p...), "\r\n"...)
+	_ = w.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	if _, err := w.conn.Write(w.buf); err != nil {
+		return 0, err
 	}
-	return nil
+	return len(p), nil
+}
+
+// end writes the last chunk, so the response ends cleanly.
+func (w *chunkWriter) end() {
+	_ = w.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = w.conn.Write([]byte("0\r\n\r\n"))
 }
 
 // stream writes the first event at once (headers leave only with the first

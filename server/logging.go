@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,10 +36,101 @@ func newLoggers(format, level string) (app, access *zap.Logger, stop func(), err
 		encoder = zapcore.NewJSONEncoder(enc)
 	}
 	stderr := zapcore.Lock(os.Stderr)
-	buffered := &zapcore.BufferedWriteSyncer{WS: stderr, Size: 256 << 10, FlushInterval: time.Second}
-	access = zap.New(zapcore.NewCore(encoder, buffered, lvl))
+	lines := newLineWriter(stderr, 256<<10, time.Second)
+	access = zap.New(zapcore.NewCore(encoder, lines, lvl))
 	app = zap.New(zapcore.NewSamplerWithOptions(zapcore.NewCore(encoder, stderr, lvl), time.Second, 100, 100))
-	return app, access.Named("http"), func() { _ = buffered.Stop() }, nil
+	return app, access.Named("http"), lines.Stop, nil
+}
+
+// lineWriter collects log lines in memory and writes them from a goroutine
+// of its own, every interval or as soon as size bytes wait: a request never
+// waits for the log's write (zap's BufferedWriteSyncer writes from the
+// request that fills its buffer, which showed as that request's latency).
+// Past four times size waiting (a stalled stderr), writers wait: lines are
+// never dropped.
+type lineWriter struct {
+	out  zapcore.WriteSyncer
+	size int
+
+	mu      sync.Mutex
+	room    *sync.Cond // signalled when the buffer was taken
+	buf     []byte
+	spare   []byte
+	flushMu sync.Mutex // one write to out at a time, in order
+
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+}
+
+var _ zapcore.WriteSyncer = (*lineWriter)(nil)
+
+func newLineWriter(out zapcore.WriteSyncer, size int, interval time.Duration) *lineWriter {
+	w := &lineWriter{out: out, size: size, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	w.room = sync.NewCond(&w.mu)
+	go w.run(interval)
+	return w
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	for len(w.buf) > 4*w.size {
+		w.room.Wait()
+	}
+	w.buf = append(w.buf, p...)
+	full := len(w.buf) >= w.size
+	w.mu.Unlock()
+	if full {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+// Sync writes what waits.
+func (w *lineWriter) Sync() error { return w.flush() }
+
+// Stop writes what waits and ends the writer's goroutine.
+func (w *lineWriter) Stop() {
+	close(w.stop)
+	<-w.done
+	_ = w.flush()
+	_ = w.out.Sync()
+}
+
+func (w *lineWriter) run(interval time.Duration) {
+	defer close(w.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-w.kick:
+		case <-t.C:
+		}
+		_ = w.flush()
+	}
+}
+
+func (w *lineWriter) flush() error {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
+	w.mu.Lock()
+	b := w.buf
+	w.buf, w.spare = w.spare[:0], nil
+	w.room.Broadcast()
+	w.mu.Unlock()
+	if len(b) == 0 {
+		return nil
+	}
+	_, err := w.out.Write(b)
+	w.mu.Lock()
+	w.spare = b[:0]
+	w.mu.Unlock()
+	return err
 }
 
 func isTerminal(f *os.File) bool {
