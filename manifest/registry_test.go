@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,32 +13,6 @@ import (
 )
 
 const fixtureBuilds = "../fixtures/builds"
-
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		info, _ := d.Info()
-		if err := os.WriteFile(target, b, 0o644); err != nil {
-			return err
-		}
-		return os.Chtimes(target, info.ModTime(), info.ModTime())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 func startRegistry(t *testing.T, dir string, rescan time.Duration) (*Registry, *observer.ObservedLogs) {
 	t.Helper()
@@ -83,13 +56,13 @@ func blindWatcher(t *testing.T, r *Registry, dir string) {
 // no event announced.
 func TestOverflowTriggersRescan(t *testing.T) {
 	dir := t.TempDir()
-	copyDir(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
+	copyBuild(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
 	r, logs := startRegistry(t, dir, time.Hour) // no periodic rescan in this test
 	if v := r.Snapshot().Version(); v != "v1" {
 		t.Fatalf("start: %q", v)
 	}
 	blindWatcher(t, r, dir)
-	copyDir(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
+	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
 	r.watcher.Errors <- fsnotify.ErrEventOverflow
 	waitFor(t, 5*time.Second, "v2 current after the overflow rescan", func() bool { return r.Snapshot().Version() == "v2" })
 	if logs.FilterMessage("watcher error; rescanning").FilterField(zap.String("reason", "overflow")).Len() != 1 {
@@ -101,10 +74,10 @@ func TestOverflowTriggersRescan(t *testing.T) {
 // periodic rescan alone deploys, only slower; it also sees removals.
 func TestPeriodicRescanWithoutEvents(t *testing.T) {
 	dir := t.TempDir()
-	copyDir(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
+	copyBuild(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
 	r, _ := startRegistry(t, dir, 50*time.Millisecond)
 	blindWatcher(t, r, dir)
-	copyDir(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
+	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
 	waitFor(t, 5*time.Second, "v2 current by rescan", func() bool { return r.Snapshot().Version() == "v2" })
 	if f, _ := r.Snapshot().LiveHashed("/assets/about-Br9WxIf2.js"); f == nil {
 		t.Fatal("v1 not live after the rescan deploy")
@@ -121,10 +94,10 @@ func TestPeriodicRescanWithoutEvents(t *testing.T) {
 // prepared content: same *Content, not read or compressed again.
 func TestRegistryReusesSharedContent(t *testing.T) {
 	dir := t.TempDir()
-	copyDir(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
+	copyBuild(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
 	r, logs := startRegistry(t, dir, time.Hour)
 	before := r.Snapshot().File("/assets/index-BJZwVCD_.css")
-	copyDir(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "_v2"))
+	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "_v2"))
 	if err := os.Rename(filepath.Join(dir, "_v2"), filepath.Join(dir, "v2")); err != nil {
 		t.Fatal(err)
 	}
