@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"io/fs"
 	"net/http"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/skewless/skewless/manifest/manifesttest"
 )
 
 // bundler names a pair of committed fixture builds of the same app: the
@@ -56,7 +57,7 @@ type server struct {
 func startServer(t *testing.T, src, version string, extra ...string) *server {
 	t.Helper()
 	s := &server{Builds: t.TempDir(), done: make(chan struct{}), activated: map[string]time.Time{}}
-	if err := copyTree(src, filepath.Join(s.Builds, version)); err != nil {
+	if err := manifesttest.CopyTree(src, filepath.Join(s.Builds, version)); err != nil {
 		t.Fatal(err)
 	}
 	args := append([]string{"serve", "--builds", s.Builds, "--addr", "127.0.0.1:0",
@@ -211,7 +212,7 @@ func (s *server) WaitRetired(t *testing.T, path string) {
 func (s *server) Deploy(t *testing.T, src, version string) time.Time {
 	t.Helper()
 	stage := filepath.Join(s.Builds, "_stage-"+version)
-	if err := copyTree(src, stage); err != nil {
+	if err := manifesttest.CopyTree(src, stage); err != nil {
 		t.Fatal(err)
 	}
 	at := time.Now()
@@ -219,67 +220,6 @@ func (s *server) Deploy(t *testing.T, src, version string) time.Time {
 		t.Fatal(err)
 	}
 	return at
-}
-
-// copyTree copies the folder src to dst (which must not exist), keeping
-// modification times: a build's precompressed siblings count as stale when
-// they look older than their source.
-func copyTree(src, dst string) error {
-	type dirTime struct {
-		path string
-		mod  time.Time
-	}
-	var dirs []dirTime
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			dirs = append(dirs, dirTime{target, info.ModTime()})
-			return os.MkdirAll(target, 0o755)
-		case d.Type().IsRegular():
-			if err := copyFile(p, target); err != nil {
-				return err
-			}
-			return os.Chtimes(target, info.ModTime(), info.ModTime())
-		default:
-			return errors.New("copyTree: unexpected file type at " + p)
-		}
-	})
-	if err != nil {
-		return err
-	}
-	// Children first: creating an entry changes its folder's mtime.
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := os.Chtimes(dirs[i].path, dirs[i].mod, dirs[i].mod); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // ctxDone reports whether ctx has ended, for loops that retry.
@@ -316,7 +256,7 @@ func lazyChunk(t *testing.T, dir string) string {
 func brokenBuild(t *testing.T, src string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "broken")
-	if err := copyTree(src, dst); err != nil {
+	if err := manifesttest.CopyTree(src, dst); err != nil {
 		t.Fatal(err)
 	}
 	chunk := lazyChunk(t, dst)
