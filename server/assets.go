@@ -94,7 +94,7 @@ func (s *server) writeStatus(c *fiber.Ctx, code int, out outcome) outcome {
 	h.Set("Cache-Control", cacheNever)
 	h.SetContentType("text/plain; charset=utf-8")
 	c.Status(code)
-	body := utils.StatusMessage(code) + "\n"
+	body := statusBody(code)
 	if c.Request().Header.IsHead() {
 		c.Response().SkipBody = true
 		h.SetContentLength(len(body))
@@ -102,4 +102,21 @@ func (s *server) writeStatus(c *fiber.Ctx, code int, out outcome) outcome {
 	}
 	c.Response().SetBodyString(body)
 	return out
+}
+
+// statusBodies are the short bodies of the statuses writeStatus sends,
+// made once: 404s for missing chunks can be frequent.
+var statusBodies = func() map[int]string {
+	m := map[int]string{}
+	for _, code := range []int{400, 404, 405, 416, 500, 503} {
+		m[code] = utils.StatusMessage(code) + "\n"
+	}
+	return m
+}()
+
+func statusBody(code int) string {
+	if b, ok := statusBodies[code]; ok {
+		return b
+	}
+	return utils.StatusMessage(code) + "\n"
 }
