@@ -32,6 +32,11 @@ type server struct {
 
 const reservedPrefix = "/_skewless/"
 
+// readBufferSize bounds a request head: up to 8 KiB, nginx's usual limit
+// for a header line, and a larger one gets 431. Each open connection holds
+// this buffer, event streams included.
+const readBufferSize = 8 << 10
+
 // newApp returns the Fiber app. One handler serves everything: the
 // resolution order is the contract's, not a router's, and it reads the
 // snapshot once per request so a response never mixes two builds.
@@ -41,9 +46,7 @@ func newApp(s *server) *fiber.App {
 		ErrorHandler:          s.errorHandler,
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
-		// Request headers up to 8 KiB, nginx's usual limit for a header line;
-		// each open connection holds this buffer, event streams included.
-		ReadBufferSize: 8 << 10,
+		ReadBufferSize:        readBufferSize,
 		// Large enough for the head and body of a typical chunk to leave in
 		// one write: with fasthttp's 4 KiB, a 10 KB asset took two syscalls.
 		// Event streams give this buffer back (events.go).

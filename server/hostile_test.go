@@ -109,10 +109,11 @@ func (r hostileRequest) wire() []byte {
 	return b.Bytes()
 }
 
-// big reports a request head larger than the server reads (its 16 KiB
-// read buffer): it may answer and close before reading all of it, and the
-// unread rest then resets the connection, which can lose the answer.
-func (r hostileRequest) big() bool { return len(r.wire()) > 15<<10 }
+// big reports a request head larger than the server reads (its read
+// buffer, less what net/http adds to a request): it may answer and close
+// before reading all of it, and the unread rest then resets the
+// connection, which can lose the answer.
+func (r hostileRequest) big() bool { return len(r.wire()) > readBufferSize-256 }
 
 func (r hostileRequest) String() string {
 	s := fmt.Sprintf("%q %q %q %q", r.method, r.target, r.proto, r.header)
