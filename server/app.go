@@ -2,14 +2,12 @@ package main
 
 import (
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/skewless/skewless/manifest"
 )
@@ -24,7 +22,7 @@ type server struct {
 	cfg     serveConfig
 	builds  snapshotSource
 	log     *zap.Logger
-	access  *zap.Logger
+	access  *accessLog        // nil: no access lines
 	client  *manifest.Content // /_skewless/client.js, prepared at start
 	events  *hub
 	metrics *metrics
@@ -70,7 +68,6 @@ func newApp(s *server) *fiber.App {
 
 // methodNotAllowed answers 405 with Allow: GET, HEAD.
 func (s *server) methodNotAllowed(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
 	h := &ctx.Response.Header
 	h.DisableNormalizing()
 	if v := s.builds.Snapshot().Version(); v != "" {
@@ -82,11 +79,10 @@ func (s *server) methodNotAllowed(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(fiber.StatusMethodNotAllowed)
 	ctx.SetBodyString("Method Not Allowed\n")
 	s.metrics.count(outNotAllowed, manifest.Identity, len(ctx.Response.Body()))
-	s.logAccess(ctx, outNotAllowed, len(ctx.Response.Body()), start)
+	s.logAccess(ctx, outNotAllowed, len(ctx.Response.Body()))
 }
 
 func (s *server) handle(c *fiber.Ctx) error {
-	start := time.Now()
 	snap := s.builds.Snapshot()
 	h := &c.Response().Header
 	h.DisableNormalizing() // keep "ETag" spelled as RFC 9110 does
@@ -102,7 +98,7 @@ func (s *server) handle(c *fiber.Ctx) error {
 	}
 	bytes := bodyBytes(c.Response())
 	s.metrics.count(out, sentEncoding(&c.Response().Header), bytes)
-	s.logAccess(c.Context(), out, bytes, start)
+	s.logAccess(c.Context(), out, bytes)
 	return nil
 }
 
@@ -147,28 +143,12 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot) outcome {
 	return s.writeFile(c, res.file, res.outcome)
 }
 
-// accessFields is reused between requests: the access core encodes fields
-// while Write runs and keeps none of them, so a pooled array (and strings
-// that point into the request, valid until the handler returns) spare the
-// hot path every allocation.
-var accessFields = sync.Pool{New: func() any { return new([6]zap.Field) }}
-
-func (s *server) logAccess(c *fasthttp.RequestCtx, out outcome, bytes int, start time.Time) {
-	ce := s.access.Check(zapcore.InfoLevel, "request")
-	if ce == nil {
-		return
+// logAccess writes the request's access line; its duration runs from the
+// moment fasthttp had read the request head.
+func (s *server) logAccess(c *fasthttp.RequestCtx, out outcome, bytes int) {
+	if s.access != nil {
+		s.access.write(c.Request.Header.Method(), c.Request.URI().PathOriginal(), c.Response.StatusCode(), bytes, c.Time(), out)
 	}
-	resp := &c.Response
-	f := accessFields.Get().(*[6]zap.Field)
-	f[0] = zap.String("method", utils.UnsafeString(c.Request.Header.Method()))
-	f[1] = zap.String("path", utils.UnsafeString(c.Request.URI().PathOriginal()))
-	f[2] = zap.Int("status", resp.StatusCode())
-	f[3] = zap.Int("bytes", bytes)
-	f[4] = zap.Int64("duration_us", time.Since(start).Microseconds())
-	f[5] = zap.String("outcome", out.String())
-	ce.Write(f[:]...)
-	*f = [6]zap.Field{}
-	accessFields.Put(f)
 }
 
 // errorHandler answers errors Fiber raises itself (a malformed request

@@ -8,7 +8,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/skewless/skewless/manifest"
 	"github.com/skewless/skewless/server/client"
@@ -28,9 +27,7 @@ func benchServer(b *testing.B, versions ...string) fasthttp.RequestHandler {
 	}
 	b.Cleanup(reg.Close)
 	helper, _ := manifest.NewContent("client.js", client.JS, reg.Snapshot().Current.Files["/index.html"].ModTime, prepareHeaders)
-	ec := zap.NewProductionEncoderConfig()
-	ec.EncodeTime = encodeTime
-	access := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(ec), zapcore.AddSync(io.Discard), zap.InfoLevel))
+	access := newAccessLog(io.Discard, false, encoderConfig(false, false))
 	s := &server{cfg: cfg, builds: reg, log: zap.NewNop(), access: access, client: helper, events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: newMetrics()}
 	s.metrics.follow(s)
 	app := newApp(s)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +28,7 @@ type testServer struct {
 	URL    string
 	Dir    string
 	Logs   *observer.ObservedLogs
+	Access *lockedBuffer // access lines, JSON
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -49,9 +52,10 @@ func startServer(t testing.TB, cfg serveConfig) *testServer {
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)
 	ctx, cancel := context.WithCancel(context.Background())
-	ts := &testServer{Dir: cfg.Builds, Logs: logs, cancel: cancel, done: make(chan error, 1)}
+	ts := &testServer{Dir: cfg.Builds, Logs: logs, Access: new(lockedBuffer), cancel: cancel, done: make(chan error, 1)}
+	access := newAccessLog(ts.Access, false, encoderConfig(false, false))
 	addr := make(chan net.Addr, 1)
-	go func() { ts.done <- serve(ctx, cfg, log, log.Named("http"), func(a net.Addr) { addr <- a }) }()
+	go func() { ts.done <- serve(ctx, cfg, log, access, func(a net.Addr) { addr <- a }) }()
 	select {
 	case a := <-addr:
 		ts.URL = "http://" + a.String()
@@ -62,6 +66,24 @@ func startServer(t testing.TB, cfg serveConfig) *testServer {
 	}
 	t.Cleanup(ts.Stop)
 	return ts
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // Stop shuts the server down and waits for it.

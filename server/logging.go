@@ -17,29 +17,39 @@ import (
 // lines are buffered (flushed every second and by stop), as nginx's
 // "access_log ... buffer=" does: one write per request would cost more than
 // serving it.
-func newLoggers(format, level string) (app, access *zap.Logger, stop func(), err error) {
+func newLoggers(format, level string) (app *zap.Logger, access *accessLog, stop func(), err error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("--log-level: %w", err)
 	}
+	console := format == "console"
+	enc := encoderConfig(console, console && isTerminal(os.Stderr))
+	encoder := zapcore.NewJSONEncoder(enc)
+	if console {
+		encoder = zapcore.NewConsoleEncoder(enc)
+	}
+	stderr := zapcore.Lock(os.Stderr)
+	app = zap.New(zapcore.NewSamplerWithOptions(zapcore.NewCore(encoder, stderr, lvl), time.Second, 100, 100))
+	if !lvl.Enabled(zapcore.InfoLevel) {
+		return app, nil, func() {}, nil
+	}
+	lines := newLineWriter(stderr, 256<<10, time.Second)
+	return app, newAccessLog(lines, console, enc), lines.Stop, nil
+}
+
+// encoderConfig is zap's production encoding with "ts" in ISO 8601 UTC;
+// the console format has capital levels, coloured on a terminal.
+func encoderConfig(console, color bool) zapcore.EncoderConfig {
 	enc := zap.NewProductionEncoderConfig()
 	enc.TimeKey = "ts"
 	enc.EncodeTime = encodeTime
-	var encoder zapcore.Encoder
-	if format == "console" {
-		enc.EncodeLevel = zapcore.CapitalColorLevelEncoder
-		if !isTerminal(os.Stderr) {
-			enc.EncodeLevel = zapcore.CapitalLevelEncoder
+	if console {
+		enc.EncodeLevel = zapcore.CapitalLevelEncoder
+		if color {
+			enc.EncodeLevel = zapcore.CapitalColorLevelEncoder
 		}
-		encoder = zapcore.NewConsoleEncoder(enc)
-	} else {
-		encoder = zapcore.NewJSONEncoder(enc)
 	}
-	stderr := zapcore.Lock(os.Stderr)
-	lines := newLineWriter(stderr, 256<<10, time.Second)
-	access = zap.New(zapcore.NewCore(encoder, lines, lvl))
-	app = zap.New(zapcore.NewSamplerWithOptions(zapcore.NewCore(encoder, stderr, lvl), time.Second, 100, 100))
-	return app, access.Named("http"), lines.Stop, nil
+	return enc
 }
 
 // lineWriter collects log lines in memory and writes them from a goroutine
@@ -146,16 +156,19 @@ type timeCache struct {
 
 var lastStamp atomic.Pointer[timeCache]
 
-// encodeTime writes UTC ISO 8601 with milliseconds, formatting each
+// encodeTime writes UTC ISO 8601 with milliseconds.
+func encodeTime(t time.Time, enc zapcore.PrimitiveArrayEncoder) { enc.AppendString(stamp(t)) }
+
+// stamp formats t as UTC ISO 8601 with milliseconds, formatting each
 // millisecond once (as nginx caches its time strings): every access line
 // carries a timestamp, and formatting it per line would be a fair share of
 // what a request costs.
-func encodeTime(t time.Time, enc zapcore.PrimitiveArrayEncoder) {
+func stamp(t time.Time) string {
 	ms := t.UnixMilli()
 	c := lastStamp.Load()
 	if c == nil || c.ms != ms {
 		c = &timeCache{ms: ms, s: t.UTC().Format("2006-01-02T15:04:05.000Z")}
 		lastStamp.Store(c)
 	}
-	enc.AppendString(c.s)
+	return c.s
 }

@@ -52,7 +52,7 @@ func runServe(args []string) error {
 
 // serve runs the server until ctx ends. listening, when set, is told the
 // address once requests are accepted.
-func serve(ctx context.Context, cfg serveConfig, log, access *zap.Logger, listening func(net.Addr)) error {
+func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *accessLog, listening func(net.Addr)) error {
 	m := newMetrics()
 	reg, err := manifest.NewRegistry(manifest.RegistryConfig{
 		Dir: cfg.Builds, Loader: manifest.NewLoader(loaderConfig(cfg)),

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,9 +17,18 @@ import (
 // URL, read from the "listening" log line.
 func startBinary(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Helper()
+	cmd, base, _ := startBinaryLogs(t, args...)
+	return cmd, base
+}
+
+// startBinaryLogs is startBinary that also keeps what the server writes to
+// stderr: stderr waits for the process to close it (to exit), then returns
+// it whole, and must be called before cmd.Wait.
+func startBinaryLogs(t *testing.T, args ...string) (cmd *exec.Cmd, base string, stderr func() string) {
+	t.Helper()
 	skewless(t, "--help") // builds the binary once
-	cmd := exec.Command(binPath, append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", ""}, args...)...)
-	stderr, err := cmd.StderrPipe()
+	cmd = exec.Command(binPath, append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", ""}, args...)...)
+	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,22 +37,47 @@ func startBinary(t *testing.T, args ...string) (*exec.Cmd, string) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	addr := make(chan string, 1)
+	var text lockedBuffer
+	eof := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		defer close(eof)
+		sc := bufio.NewScanner(pipe)
+		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				addr <- line.Addr
+			text.Write(append(sc.Bytes(), '\n'))
+			if a := listeningAddr(sc.Text()); a != "" {
+				addr <- a
 			}
 		}
 	}()
+	stderr = func() string {
+		select {
+		case <-eof:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the server did not close stderr within 10s")
+		}
+		return text.String()
+	}
 	select {
 	case a := <-addr:
-		return cmd, "http://" + a
+		return cmd, "http://" + a, stderr
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not log its address within 10s")
-		return nil, ""
+		return nil, "", nil
 	}
+}
+
+// listeningAddr is the address a "listening" log line gives, in the JSON
+// or the console format, or "".
+func listeningAddr(line string) string {
+	var l struct{ Msg, Addr string }
+	if _, fields, ok := strings.Cut(line, "\tlistening\t"); ok {
+		l.Msg, line = "listening", fields
+	}
+	if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "listening" {
+		return l.Addr
+	}
+	return ""
 }
 
 // SIGTERM with an open event stream and a download in flight: the stream
