@@ -2,7 +2,6 @@ package main
 
 import (
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -42,9 +41,11 @@ func newApp(s *server) *fiber.App {
 	app := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		ErrorHandler:          s.errorHandler,
-		ReadTimeout:           30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
-		ReadBufferSize:        readBufferSize,
+		// One value for both, so that the two read deadlines fasthttp sets
+		// per request coincide and deadlineConn can skip them.
+		ReadTimeout:    s.cfg.timeout(),
+		IdleTimeout:    s.cfg.timeout(),
+		ReadBufferSize: readBufferSize,
 		// Large enough for the head and body of a typical chunk to leave in
 		// one write: with fasthttp's 4 KiB, a 10 KB asset took two syscalls.
 		// Event streams give this buffer back (events.go).

@@ -24,6 +24,11 @@ type serveConfig struct {
 	MetricsAddr string        // Prometheus listener; empty turns it off. Default: "127.0.0.1:9180".
 	LogFormat   string        // "json" or "console". Default: "json".
 	LogLevel    string        // debug, info, warn, error. Default: "info".
+
+	// connTimeout bounds how long a request head may take to arrive and how
+	// long a keep-alive connection may sit idle; zero is connTimeout's
+	// default. Not a flag: tests shorten it.
+	connTimeout time.Duration
 }
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {

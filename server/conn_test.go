@@ -1,0 +1,120 @@
+package main
+
+// Connection timeouts: an idle keep-alive connection and a request head
+// that never ends are closed after the timeout (not much before, not much
+// after), and a connection in use stays open however long it is used.
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testConnTimeout = 600 * time.Millisecond
+
+func timeoutServer(t *testing.T) (addr string) {
+	t.Helper()
+	cfg := testConfig(t, buildsWith(t, fixtures, "v1"))
+	cfg.connTimeout = testConnTimeout
+	return strings.TrimPrefix(startServer(t, cfg).URL, "http://")
+}
+
+// closedAfter reads from conn until the server closes it and returns how
+// long that took from start; what arrives before the close is discarded.
+func closedAfter(t *testing.T, conn net.Conn, start time.Time) time.Duration {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err := io.Copy(io.Discard, conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the server kept the connection open for 10s")
+	}
+	return time.Since(start)
+}
+
+// checkClosedOnTime: closed no earlier than the timeout less its step, and
+// no later than a second (a loaded machine) after it.
+func checkClosedOnTime(t *testing.T, what string, took time.Duration) {
+	t.Helper()
+	t.Logf("%s: closed after %s (timeout %s)", what, took.Round(time.Millisecond), testConnTimeout)
+	if early := testConnTimeout - testConnTimeout/60 - 5*time.Millisecond; took < early {
+		t.Errorf("%s: closed after %s, before the %s timeout", what, took, testConnTimeout)
+	}
+	if took > testConnTimeout+time.Second {
+		t.Errorf("%s: closed after %s, long past the %s timeout", what, took, testConnTimeout)
+	}
+}
+
+func TestIdleConnectionClosed(t *testing.T) {
+	t.Parallel()
+	conn, err := net.Dial("tcp", timeoutServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	idleSince := time.Now()
+	if resp.StatusCode != 200 || resp.Close {
+		t.Fatalf("status %d, close %v: want a kept-alive 200", resp.StatusCode, resp.Close)
+	}
+	checkClosedOnTime(t, "idle keep-alive connection", closedAfter(t, conn, idleSince))
+}
+
+func TestUnfinishedRequestHeadClosed(t *testing.T) {
+	t.Parallel()
+	conn, err := net.Dial("tcp", timeoutServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n")); err != nil { // no blank line
+		t.Fatal(err)
+	}
+	checkClosedOnTime(t, "request head never finished", closedAfter(t, conn, start))
+}
+
+// TestBusyConnectionKept: requests on one connection for three times the
+// timeout, each well within it of the last, all answered on that
+// connection.
+func TestBusyConnectionKept(t *testing.T) {
+	t.Parallel()
+	addr := timeoutServer(t)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	n := 0
+	for start := time.Now(); time.Since(start) < 3*testConnTimeout; n++ {
+		if _, err := conn.Write([]byte("GET " + viteV1Entry + " HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+			t.Fatalf("request %d after %s: %v", n, time.Since(start), err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d after %s: %v", n, time.Since(start), err)
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("request %d: status %d, body %v", n, resp.StatusCode, err)
+		}
+		// A pause that is a fair part of the timeout, so the deadline must move.
+		time.Sleep(testConnTimeout / 4)
+	}
+	t.Logf("%d requests over %s on one connection", n, 3*testConnTimeout)
+}
