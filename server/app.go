@@ -115,7 +115,7 @@ func bodyBytes(resp *fasthttp.Response) int {
 }
 
 func sentEncoding(h *fasthttp.ResponseHeader) manifest.Encoding {
-	switch string(h.Peek("Content-Encoding")) {
+	switch string(h.ContentEncoding()) {
 	case "br":
 		return manifest.Brotli
 	case "gzip":
@@ -141,7 +141,7 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot) outcome {
 		}
 		return s.writeStatus(c, res.status, res.outcome)
 	}
-	return s.writeFile(c, res.file, res.outcome)
+	return s.writeFile(c, res.file, res.outcome, snap.Version())
 }
 
 // logAccess writes the request's access line; its duration runs from the

@@ -19,34 +19,34 @@ const (
 // contract gives hashed and unhashed files. Bytes and header values were
 // prepared at load: nothing here reads the disk for an in-memory file,
 // compresses or formats a date.
-func (s *server) writeFile(c *fiber.Ctx, f *manifest.File, out outcome) outcome {
+//
+// version is the Skewless-Version the response carries (the handler has
+// set it already; a prepared header replaces all of them).
+func (s *server) writeFile(c *fiber.Ctx, f *manifest.File, out outcome, version string) outcome {
 	req, h := &c.Request().Header, &c.Response().Header
-	rangeHdr := utils.UnsafeString(req.Peek("Range"))
+	rangeHdr := utils.UnsafeString(req.PeekCanonical(hdrRange))
 	enc := manifest.Identity
 	// A range is of the identity bytes: clients resume downloads against
 	// the length they saw, whatever the coding.
 	if (f.Brotli != nil || f.Gzip != nil) && rangeHdr == "" {
-		enc = negotiate(req.Peek("Accept-Encoding"), f.Brotli != nil, f.Gzip != nil)
+		enc = negotiate(req.PeekCanonical(hdrAcceptEncoding), f.Brotli != nil, f.Gzip != nil)
 	}
 	p := headersOf(f.Content)
-	setFileHeaders(h, f, p, enc, f.Hashed && out == outServed)
-
-	inm := checkIfNoneMatch(utils.UnsafeString(req.Peek("If-None-Match")), f.Content)
-	if inm == condFalse || (inm == condNone && checkIfModifiedSince(utils.UnsafeString(req.Peek("If-Modified-Since")), f.ModTime) == condFalse) {
+	immutable := f.Hashed && out == outServed
+	inm := checkIfNoneMatch(utils.UnsafeString(req.PeekCanonical(hdrIfNoneMatch)), f.Content)
+	if inm == condFalse || (inm == condNone && checkIfModifiedSince(utils.UnsafeString(req.PeekCanonical(hdrIfModifiedSince)), f.ModTime) == condFalse) {
+		setFileHeaders(h, f, p, enc, immutable)
 		c.Status(fiber.StatusNotModified)
 		return outNotModified
 	}
-	h.SetContentTypeBytes(p.contentType)
-	if enc != manifest.Identity {
-		h.AddBytesKV(hdrContentEncoding, valCodings[enc])
-	} else {
-		h.AddBytesKV(hdrAcceptRanges, valBytes)
-	}
 	rep := f.Variant(enc)
-	if rangeHdr == "" || !checkIfRange(utils.UnsafeString(req.Peek("If-Range")), rep, f.ModTime) {
+	if rangeHdr == "" || !checkIfRange(utils.UnsafeString(req.PeekCanonical(hdrIfRange)), rep, f.ModTime) {
+		setFullHeaders(h, f, p, enc, immutable, utils.UnsafeBytes(version))
 		writeBody(c, rep, 0, rep.Size)
 		return out
 	}
+	setFileHeaders(h, f, p, enc, immutable)
+	setRepresentationHeaders(h, p, enc)
 	return s.writeRange(c, rep, rangeHdr, out)
 }
 

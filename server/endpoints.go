@@ -13,7 +13,7 @@ import (
 func (s *server) endpoint(c *fiber.Ctx, snap *manifest.Snapshot) outcome {
 	switch c.Path() {
 	case "/_skewless/client.js":
-		s.writeFile(c, &manifest.File{Content: s.client}, outEndpoint)
+		s.writeFile(c, &manifest.File{Content: s.client}, outEndpoint, snap.Version())
 		return outEndpoint
 	case "/_skewless/version":
 		return s.writeJSON(c, fiber.StatusOK, versionBody(snap))

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"sync/atomic"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/skewless/skewless/manifest"
@@ -18,6 +20,15 @@ var (
 	hdrAcceptRanges    = []byte("Accept-Ranges")
 	hdrVersion         = []byte("Skewless-Version")
 
+	// Request header names as fasthttp stores them (it normalizes what
+	// clients send), for PeekCanonical: Peek would copy and normalize the
+	// name on every call.
+	hdrRange           = []byte("Range")
+	hdrAcceptEncoding  = []byte("Accept-Encoding")
+	hdrIfNoneMatch     = []byte("If-None-Match")
+	hdrIfModifiedSince = []byte("If-Modified-Since")
+	hdrIfRange         = []byte("If-Range")
+
 	valImmutable      = []byte(cacheImmutable)
 	valRevalidate     = []byte(cacheRevalidate)
 	valAcceptEncoding = []byte("Accept-Encoding")
@@ -33,6 +44,12 @@ type fileHeaders struct {
 	contentType  []byte
 	lastModified []byte
 	etag         [3][]byte // by manifest.Encoding
+
+	// Whole response headers of a 200, by coding and by immutable (0 or
+	// 1), made on first use: copying one into a response is a third of
+	// the cost of adding its fields one by one, which fasthttp checks and
+	// copies each time.
+	full [3][2]atomic.Pointer[fasthttp.ResponseHeader]
 }
 
 // prepareHeaders is the loader's Annotate hook.
@@ -70,4 +87,37 @@ func setFileHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders
 	h.AddBytesKV(hdrETag, p.etag[enc])
 	h.AddBytesKV(hdrLastModified, p.lastModified)
 	h.AddBytesKV(hdrNoSniff, valNoSniff)
+}
+
+// setFullHeaders gives h (whatever it held) the headers of a 200 with the
+// whole representation of f in coding enc, and Skewless-Version.
+func setFullHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders, enc manifest.Encoding, immutable bool, version []byte) {
+	imm := 0
+	if immutable {
+		imm = 1
+	}
+	full := p.full[enc][imm].Load()
+	if full == nil {
+		full = new(fasthttp.ResponseHeader)
+		full.DisableNormalizing()
+		setFileHeaders(full, f, p, enc, immutable)
+		setRepresentationHeaders(full, p, enc)
+		p.full[enc][imm].Store(full) // a racing request may store its own: the same
+	}
+	full.CopyTo(h)
+	if len(version) > 0 {
+		h.AddBytesKV(hdrVersion, version)
+	}
+}
+
+// setRepresentationHeaders writes what a response with a body of f in
+// coding enc says about it: its type and coding, and that ranges (of the
+// identity bytes) are served.
+func setRepresentationHeaders(h *fasthttp.ResponseHeader, p *fileHeaders, enc manifest.Encoding) {
+	h.SetContentTypeBytes(p.contentType)
+	if enc != manifest.Identity {
+		h.AddBytesKV(hdrContentEncoding, valCodings[enc])
+	} else {
+		h.AddBytesKV(hdrAcceptRanges, valBytes)
+	}
 }

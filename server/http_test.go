@@ -872,3 +872,35 @@ func TestServeRetiredBuild(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestHeaderNamesInAnyCase: header names are case-insensitive (RFC
+// 9110 §5.1); a raw client's lower- or upper-case names work as the usual
+// spelling does.
+func TestRequestHeaderNamesInAnyCase(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, testConfig(t, buildsWith(t, fixtures, "v1")))
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	resp, _ := ts.get(t, "GET", viteV1Entry)
+	etag, modified := resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+	for _, tt := range []struct {
+		header   []string
+		status   int
+		encoding string
+	}{
+		{[]string{"accept-encoding: br"}, 200, "br"},
+		{[]string{"ACCEPT-ENCODING: gzip"}, 200, "gzip"},
+		{[]string{"if-none-match: " + etag}, 304, ""},
+		{[]string{"IF-MODIFIED-SINCE: " + modified}, 304, ""},
+		{[]string{"range: bytes=0-9"}, 206, ""},
+		{[]string{"range: bytes=0-9", "if-range: " + etag}, 206, ""},
+		{[]string{"range: bytes=0-9", `if-range: "other"`}, 200, ""},
+	} {
+		a := sendRaw(addr, hostileRequest{"GET", viteV1Entry, "HTTP/1.1", tt.header})
+		if a.err != nil {
+			t.Fatalf("%q: %v", tt.header, a.err)
+		}
+		if a.status != tt.status || a.header.Get("Content-Encoding") != tt.encoding {
+			t.Errorf("%q: status %d, Content-Encoding %q; want %d, %q", tt.header, a.status, a.header.Get("Content-Encoding"), tt.status, tt.encoding)
+		}
+	}
+}

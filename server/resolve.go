@@ -51,7 +51,7 @@ func decodePath(raw string) (string, bool) {
 			return "", false
 		}
 	}
-	if strings.ContainsAny(p, "\x00\\") {
+	if strings.IndexByte(p, 0) >= 0 || strings.IndexByte(p, '\\') >= 0 {
 		return "", false
 	}
 	if !strings.Contains(p, "//") && !strings.Contains(p, "/.") {
