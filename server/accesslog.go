@@ -1,9 +1,7 @@
 package main
 
 import (
-	"io"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -21,14 +19,14 @@ import (
 // fields and reflection-free encoder the line cost about as much as the
 // rest of an asset hit (accesslog_test.go holds the two to the same output).
 type accessLog struct {
-	out     io.Writer
+	out     *lineWriter
 	console bool
 	level   string // the console format's level, as its level encoder writes it
 }
 
 // newAccessLog writes lines in the format of encoder config ec (JSON, or
 // console when console is set) to out.
-func newAccessLog(out io.Writer, console bool, ec zapcore.EncoderConfig) *accessLog {
+func newAccessLog(out *lineWriter, console bool, ec zapcore.EncoderConfig) *accessLog {
 	a := &accessLog{out: out, console: console}
 	if console {
 		// Whatever the level encoder writes for info (colour included), once.
@@ -41,18 +39,13 @@ func newAccessLog(out io.Writer, console bool, ec zapcore.EncoderConfig) *access
 	return a
 }
 
-// lineBufs hold lines while they are made: a hit allocates nothing.
-var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// write logs one request that started at start and is answered now.
+// write logs one request that started at start and is answered now. The
+// line is made straight in the writer's buffer. The clock is read once,
+// monotonic only: the time of day is start's plus the duration.
 func (a *accessLog) write(method, path []byte, status, bytes int, start time.Time, out outcome) {
-	now := time.Now()
-	bp := lineBufs.Get().(*[]byte)
-	*bp = a.appendLine((*bp)[:0], now, method, path, status, bytes, now.Sub(start).Microseconds(), out.String())
-	_, _ = a.out.Write(*bp)
-	if cap(*bp) <= 4<<10 { // a long path's buffer is not kept
-		lineBufs.Put(bp)
-	}
+	d := time.Since(start)
+	b := a.out.lines()
+	a.out.release(a.appendLine(b, start.Add(d), method, path, status, bytes, d.Microseconds(), out.String()))
 }
 
 // appendLine appends the line for one request to b.

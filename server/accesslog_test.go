@@ -145,9 +145,9 @@ func TestAccessLines(t *testing.T) {
 		bodies[i] = len(body)
 	}
 	after := time.Now().Add(time.Millisecond)
-	lines := decodeAccessLines(t, ts.Access.String())
+	lines := decodeAccessLines(t, ts.AccessLines())
 	if len(lines) != len(requests)+1 { // and the first GET
-		t.Fatalf("%d access lines for %d requests:\n%s", len(lines), len(requests)+1, ts.Access.String())
+		t.Fatalf("%d access lines for %d requests:\n%s", len(lines), len(requests)+1, ts.AccessLines())
 	}
 	for i, r := range requests {
 		e := lines[i+1]

@@ -5,9 +5,11 @@ import (
 	"io"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/skewless/skewless/manifest"
 	"github.com/skewless/skewless/server/client"
@@ -27,7 +29,9 @@ func benchServer(b *testing.B, versions ...string) fasthttp.RequestHandler {
 	}
 	b.Cleanup(reg.Close)
 	helper, _ := manifest.NewContent("client.js", client.JS, reg.Snapshot().Current.Files["/index.html"].ModTime, prepareHeaders)
-	access := newAccessLog(io.Discard, false, encoderConfig(false, false))
+	lines := newLineWriter(zapcore.AddSync(io.Discard), 256<<10, time.Second)
+	b.Cleanup(lines.Stop)
+	access := newAccessLog(lines, false, encoderConfig(false, false))
 	s := &server{cfg: cfg, builds: reg, log: zap.NewNop(), access: access, client: helper, events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: newMetrics()}
 	s.metrics.follow(s)
 	app := newApp(s)

@@ -16,6 +16,7 @@ import (
 	"github.com/skewless/skewless/manifest/manifesttest"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 )
 
@@ -25,12 +26,13 @@ const fixtures = "../fixtures/builds"
 // testServer is the real server on a loopback port, on a builds folder of
 // the test's own.
 type testServer struct {
-	URL    string
-	Dir    string
-	Logs   *observer.ObservedLogs
-	Access *lockedBuffer // access lines, JSON
-	cancel context.CancelFunc
-	done   chan error
+	URL        string
+	Dir        string
+	Logs       *observer.ObservedLogs
+	access     *lineWriter // into accessText
+	accessText lockedBuffer
+	cancel     context.CancelFunc
+	done       chan error
 }
 
 // testConfig is the serve command's defaults, with a loopback port and no
@@ -52,8 +54,9 @@ func startServer(t testing.TB, cfg serveConfig) *testServer {
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)
 	ctx, cancel := context.WithCancel(context.Background())
-	ts := &testServer{Dir: cfg.Builds, Logs: logs, Access: new(lockedBuffer), cancel: cancel, done: make(chan error, 1)}
-	access := newAccessLog(ts.Access, false, encoderConfig(false, false))
+	ts := &testServer{Dir: cfg.Builds, Logs: logs, cancel: cancel, done: make(chan error, 1)}
+	ts.access = newLineWriter(zapcore.AddSync(&ts.accessText), 64<<10, time.Second)
+	access := newAccessLog(ts.access, false, encoderConfig(false, false))
 	addr := make(chan net.Addr, 1)
 	go func() { ts.done <- serve(ctx, cfg, log, access, func(a net.Addr) { addr <- a }) }()
 	select {
@@ -98,6 +101,13 @@ func (ts *testServer) Stop() {
 	case <-time.After(10 * time.Second):
 		panic("server did not stop within 10s")
 	}
+	ts.access.Stop()
+}
+
+// AccessLines returns the access lines written so far.
+func (ts *testServer) AccessLines() string {
+	_ = ts.access.Sync()
+	return ts.accessText.String()
 }
 
 // get sends a request with optional headers ("Name: value") and returns the

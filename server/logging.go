@@ -83,12 +83,24 @@ func newLineWriter(out zapcore.WriteSyncer, size int, interval time.Duration) *l
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
+	w.release(append(w.lines(), p...))
+	return len(p), nil
+}
+
+// lines locks the buffer and returns it, to append whole lines to and
+// hand back with release.
+func (w *lineWriter) lines() []byte {
 	w.mu.Lock()
 	for len(w.buf) > 4*w.size {
 		w.room.Wait()
 	}
-	w.buf = append(w.buf, p...)
-	full := len(w.buf) >= w.size
+	return w.buf
+}
+
+// release stores b, what lines returned with lines appended, and unlocks.
+func (w *lineWriter) release(b []byte) {
+	w.buf = b
+	full := len(b) >= w.size
 	w.mu.Unlock()
 	if full {
 		select {
@@ -96,7 +108,6 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		default:
 		}
 	}
-	return len(p), nil
 }
 
 // Sync writes what waits.
