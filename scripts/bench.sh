@@ -5,14 +5,18 @@
 # alternating rounds, and prints requests/s, p99 latency and requests per
 # server CPU-second (server CPU time from /proc), with ratios.
 #
-#   scripts/bench.sh                     # DURATION=10 ROUNDS=3 CONNS=50
+#   scripts/bench.sh                     # DURATION=10 ROUNDS=5 CONNS=50
 #   DURATION=5 ROUNDS=1 scripts/bench.sh # a quick look
+#
+# Shared machines drift by tens of percent within minutes, so each round
+# measures the three servers back to back (in a rotating order) and the
+# ratios are the medians of each round's own ratios.
 #
 # Loopback only; every run is bounded by DURATION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 CONNS=${CONNS:-50}
 
 need() {
@@ -111,8 +115,10 @@ done; done; done
 
 results=$work/results.tsv
 for round in $(seq "$ROUNDS"); do
+  # Rotate who goes first, so no server always follows the same one.
+  case $((round % 3)) in 0) order="nginx skewless bare" ;; 1) order="skewless bare nginx" ;; 2) order="bare nginx skewless" ;; esac
   for size in 1k 10k; do for enc in identity gzip br; do
-    for s in nginx skewless bare; do
+    for s in $order; do
       read -r -a ps <<<"$(server_pids $s)"
       c0=$(cpu_ticks "${ps[@]}")
       out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "Accept-Encoding: $enc" "$(url $s $size $enc)")
@@ -122,16 +128,17 @@ for round in $(seq "$ROUNDS"); do
       p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
       errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
       [ -z "$errs" ] || { echo "$s $size $enc: $errs" >&2; exit 1; }
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$enc" "$s" "$rps" "$p99" "$reqs" "$(awk -v c=$((c1 - c0)) -v hz="$hz" -v r="$reqs" 'BEGIN {printf "%.0f", (c > 0 ? r / (c / hz) : 0)}')" >>"$results"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$enc" "$s" "$rps" "$p99" "$reqs" "$(awk -v c=$((c1 - c0)) -v hz="$hz" -v r="$reqs" 'BEGIN {printf "%.0f", (c > 0 ? r / (c / hz) : 0)}')" "$round" >>"$results"
       echo "round $round: $size $enc $s $rps req/s" >&2
     done
   done; done
 done
 
-# Medians per case and server, then the table.
+# Medians per case and server, ratios as medians of each round's, then the table.
 echo
 echo "skewless vs nginx vs bare Fiber — $(date -u +%F), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), ${ROUNDS}x${DURATION}s, $CONNS connections"
-echo "per CPU-s = requests per second of server CPU time (user+system), the server pinned to one CPU"
+echo "per CPU-s = requests per second of server CPU time (user+system), the server pinned to one CPU;"
+echo "ratios are medians of the ratios within each round (the three servers measured back to back)"
 echo
 awk -F'\t' '
 function median(key,   n, a, i, j, t) {
@@ -139,7 +146,14 @@ function median(key,   n, a, i, j, t) {
   for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
   return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-{ k = $1 SUBSEP $2 SUBSEP $3; vals[k SUBSEP "rps"] = vals[k SUBSEP "rps"] " " $4; vals[k SUBSEP "p99"] = vals[k SUBSEP "p99"] " " $5; vals[k SUBSEP "cpu"] = vals[k SUBSEP "cpu"] " " $7; cases[$1 SUBSEP $2] = 1 }
+{ k = $1 SUBSEP $2 SUBSEP $3; vals[k SUBSEP "rps"] = vals[k SUBSEP "rps"] " " $4; vals[k SUBSEP "p99"] = vals[k SUBSEP "p99"] " " $5; vals[k SUBSEP "cpu"] = vals[k SUBSEP "cpu"] " " $7; cases[$1 SUBSEP $2] = 1
+  round[$1 SUBSEP $2 SUBSEP $8 SUBSEP $3 SUBSEP "rps"] = $4; round[$1 SUBSEP $2 SUBSEP $8 SUBSEP $3 SUBSEP "cpu"] = $7; rounds[$8] = 1 }
+# ratio(case, a, b, what): the median over rounds of a/b.
+function ratio(c, a, b, what,   rd, key) {
+  key = c SUBSEP a SUBSEP b SUBSEP what
+  for (rd in rounds) if (round[c SUBSEP rd SUBSEP b SUBSEP what] > 0) vals[key] = vals[key] " " round[c SUBSEP rd SUBSEP a SUBSEP what] / round[c SUBSEP rd SUBSEP b SUBSEP what]
+  return median(key)
+}
 END {
   printf "| %-4s | %-8s | %-22s | %-22s | %-22s | %-15s | %-17s |\n", "size", "encoding", "nginx req/s · p99 · /CPU-s", "skewless req/s · p99 · /CPU-s", "bare req/s · p99 · /CPU-s", "skewless/nginx", "skewless/bare"
   printf "|------|----------|------------------------|------------------------|------------------------|-----------------|-------------------|\n"
@@ -152,6 +166,6 @@ END {
       r[name] = median(c SUBSEP name SUBSEP "rps"); p[name] = median(c SUBSEP name SUBSEP "p99"); u[name] = median(c SUBSEP name SUBSEP "cpu")
       cell[name] = sprintf("%.0f · %.2fms · %.0f", r[name], p[name], u[name])
     }
-    printf "| %-4s | %-8s | %-22s | %-22s | %-22s | %.2fx · %.2fx/CPU | %.2fx/CPU |\n", sizes[si], encs[ei], cell["nginx"], cell["skewless"], cell["bare"], r["skewless"] / r["nginx"], u["skewless"] / u["nginx"], u["skewless"] / u["bare"]
+    printf "| %-4s | %-8s | %-22s | %-22s | %-22s | %.2fx · %.2fx/CPU | %.2fx/CPU |\n", sizes[si], encs[ei], cell["nginx"], cell["skewless"], cell["bare"], ratio(c, "skewless", "nginx", "rps"), ratio(c, "skewless", "nginx", "cpu"), ratio(c, "skewless", "bare", "cpu")
   }
 }' "$results"
