@@ -51,9 +51,13 @@ func (h *hub) Open() int64 { return h.open.Load() }
 // retryMillis is the reconnection delay the stream suggests to browsers.
 const retryMillis = 3000
 
+// serve opens a stream, or answers 503 past the most open streams. The
+// count is taken by the goroutine that writes the stream, which fasthttp
+// starts only when nothing failed in between: counted here, a stream
+// fasthttp never started would hold its slot forever. A stream that finds
+// the last slot taken there (a race with another) answers the 503 itself.
 func (h *hub) serve(c *fiber.Ctx) outcome {
-	if h.open.Add(1) > h.max || h.closed.Load() {
-		h.open.Add(-1)
+	if h.open.Load() >= h.max || h.closed.Load() {
 		c.Set("Retry-After", "10")
 		c.Set("Cache-Control", cacheNever)
 		c.Status(fiber.StatusServiceUnavailable)
@@ -64,13 +68,13 @@ func (h *hub) serve(c *fiber.Ctx) outcome {
 	rh.Set("Cache-Control", cacheNever)
 	rh.Set("X-Accel-Buffering", "no")
 	if c.Request().Header.IsHead() {
-		h.open.Add(-1)
 		c.Response().SkipBody = true
 		return outEndpoint
 	}
 	// c is recycled when the handler returns: copy what the stream needs.
 	lastID, _ := strconv.ParseUint(string(c.Request().Header.Peek("Last-Event-ID")), 10, 64)
 	head := streamHead(rh)
+	version := string(rh.PeekCanonical(hdrVersion))
 	// The stream takes the connection over: fasthttp's write buffer and
 	// its body pipe are given back, and one goroutine writes the events
 	// straight to the socket. An open stream then holds little more than
@@ -78,6 +82,12 @@ func (h *hub) serve(c *fiber.Ctx) outcome {
 	ctx := c.Context()
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(conn net.Conn) {
+		if h.open.Add(1) > h.max {
+			h.open.Add(-1)
+			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = conn.Write(busyHead(version))
+			return
+		}
 		defer h.open.Add(-1)
 		w := &chunkWriter{conn: conn}
 		if _, err := conn.Write(head); err == nil {
@@ -86,6 +96,23 @@ func (h *hub) serve(c *fiber.Ctx) outcome {
 		}
 	})
 	return outEndpoint
+}
+
+// busyHead is the whole 503 a stream answers when it lost the last slot.
+func busyHead(version string) []byte {
+	var rh fasthttp.ResponseHeader
+	rh.DisableNormalizing()
+	rh.SetStatusCode(fiber.StatusServiceUnavailable)
+	if version != "" {
+		rh.AddBytesKV(hdrVersion, []byte(version))
+	}
+	rh.Set("Retry-After", "10")
+	rh.Set("Cache-Control", cacheNever)
+	rh.SetContentType("text/plain; charset=utf-8")
+	rh.SetContentLength(len(statusBody(fiber.StatusServiceUnavailable)))
+	rh.SetConnectionClose()
+	rh.Set("Date", string(fasthttp.AppendHTTPDate(nil, time.Now())))
+	return append(rh.AppendBytes(nil), statusBody(fiber.StatusServiceUnavailable)...)
 }
 
 // streamHead renders the response head the stream sends itself: the

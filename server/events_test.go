@@ -13,6 +13,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -186,4 +187,78 @@ func TestShutdownEndsStreams(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("stream still open after shutdown")
 	}
+}
+
+// TestEventStreamLimitRace: many streams opened at once past --max-sse:
+// exactly that many open, every other one gets the 503 (with the version
+// header), and once they close every place is free again.
+func TestEventStreamLimitRace(t *testing.T) {
+	cfg := testConfig(t, buildsWith(t, fixtures, "v1"))
+	cfg.MaxSSE = 3
+	cfg.Heartbeat = 50 * time.Millisecond // a gone client is seen on the next failed write
+	ts := startServer(t, cfg)
+	const clients = 24
+	type answer struct {
+		status         int
+		version, retry string
+		body           io.ReadCloser
+		err            error
+	}
+	answers := make(chan answer, clients)
+	start := make(chan struct{})
+	for range clients {
+		go func() {
+			<-start
+			req, _ := http.NewRequest("GET", ts.URL+"/_skewless/events", nil)
+			resp, err := (&http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 5 * time.Second}}).Do(req)
+			if err != nil {
+				answers <- answer{err: err}
+				return
+			}
+			answers <- answer{resp.StatusCode, resp.Header.Get("Skewless-Version"), resp.Header.Get("Retry-After"), resp.Body, nil}
+		}()
+	}
+	close(start)
+	var open []io.ReadCloser
+	busy := 0
+	for range clients {
+		a := <-answers
+		switch {
+		case a.err != nil:
+			t.Fatalf("a client got no answer: %v", a.err)
+		case a.status == 200:
+			open = append(open, a.body)
+		case a.status == 503 && a.version == "v1" && a.retry != "":
+			busy++
+			a.body.Close()
+		default:
+			t.Fatalf("status %d, Skewless-Version %q, Retry-After %q", a.status, a.version, a.retry)
+		}
+	}
+	if len(open) != cfg.MaxSSE || busy != clients-cfg.MaxSSE {
+		t.Fatalf("%d streams opened and %d refused; want %d and %d", len(open), busy, cfg.MaxSSE, clients-cfg.MaxSSE)
+	}
+	for _, b := range open {
+		b.Close()
+	}
+	// Every place frees up: max streams open again.
+	eventually(t, 5*time.Second, "all places free again", func() bool {
+		var bodies []io.ReadCloser
+		defer func() {
+			for _, b := range bodies {
+				b.Close()
+			}
+		}()
+		for range cfg.MaxSSE {
+			resp, err := (&http.Client{Transport: &http.Transport{ResponseHeaderTimeout: time.Second}}).Get(ts.URL + "/_skewless/events")
+			if err != nil {
+				return false
+			}
+			bodies = append(bodies, resp.Body)
+			if resp.StatusCode != 200 {
+				return false
+			}
+		}
+		return true
+	})
 }
