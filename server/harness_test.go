@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -9,14 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/skewless/skewless/manifest/manifesttest"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 )
 
@@ -30,7 +27,7 @@ type testServer struct {
 	Dir        string
 	Logs       *observer.ObservedLogs
 	access     *lineWriter // into accessText
-	accessText lockedBuffer
+	accessText syncBuffer
 	cancel     context.CancelFunc
 	done       chan error
 }
@@ -55,7 +52,7 @@ func startServer(t testing.TB, cfg serveConfig) *testServer {
 	log := zap.New(core)
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{Dir: cfg.Builds, Logs: logs, cancel: cancel, done: make(chan error, 1)}
-	ts.access = newLineWriter(zapcore.AddSync(&ts.accessText), 64<<10, time.Second)
+	ts.access = newLineWriter(&ts.accessText, 64<<10, time.Second)
 	access := newAccessLog(ts.access, false, encoderConfig(false, false))
 	addr := make(chan net.Addr, 1)
 	go func() { ts.done <- serve(ctx, cfg, log, access, func(a net.Addr) { addr <- a }) }()
@@ -69,24 +66,6 @@ func startServer(t testing.TB, cfg serveConfig) *testServer {
 	}
 	t.Cleanup(ts.Stop)
 	return ts
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Stop shuts the server down and waits for it.

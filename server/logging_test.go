@@ -10,7 +10,8 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// syncBuffer is a WriteSyncer that records what reached it.
+// syncBuffer is a WriteSyncer that records what reached it, safe for
+// concurrent use.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

@@ -37,7 +37,7 @@ func startBinaryLogs(t *testing.T, args ...string) (cmd *exec.Cmd, base string, 
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	addr := make(chan string, 1)
-	var text lockedBuffer
+	var text syncBuffer
 	eof := make(chan struct{})
 	go func() {
 		defer close(eof)
