@@ -4,12 +4,12 @@
 // asset a page names that does not load. scripts/churn.sh builds and runs
 // it; server/churn_test.go is its short in-suite twin.
 //
-// Every response is checked: a page's injected data-version equals its
-// Skewless-Version header and its entry script is that build's own; every
-// script and link URL a page names answers 200 right after; every hashed
-// asset of the three builds answers 200 with its own bytes throughout (all
-// three stay live: --grace is an hour); every body is as long as its
-// Content-Length.
+// The load and the checks of every response are package churncheck's:
+// a page's injected data-version equals its Skewless-Version header and its
+// entry script is that build's own; every script and link URL a page names
+// answers 200 right after; every hashed asset of the three builds answers
+// 200 with its own bytes throughout (all three stay live: --grace is an
+// hour); every body is as long as its Content-Length.
 package main
 
 import (
@@ -23,12 +23,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/skewless/skewless/server/churncheck"
 )
 
 // config is the command line.
@@ -61,11 +62,6 @@ func main() {
 	}
 }
 
-var versions = []string{"v1", "v2", "v3"}
-
-// flipOrder rolls forward, then back, and again.
-var flipOrder = []string{"v1", "v2", "v3", "v2"}
-
 func run(cfg config) error {
 	if cfg.work == "" {
 		dir, err := os.MkdirTemp("", "skewless-churn-")
@@ -74,12 +70,12 @@ func run(cfg config) error {
 		}
 		cfg.work = dir
 	}
-	fx, err := loadFixture(cfg.fixtures)
+	fx, err := churncheck.LoadFixture(cfg.fixtures)
 	if err != nil {
 		return err
 	}
 	builds := filepath.Join(cfg.work, "builds")
-	for _, v := range versions {
+	for _, v := range churncheck.Versions {
 		if err := copyTree(filepath.Join(cfg.fixtures, v), filepath.Join(builds, v)); err != nil {
 			return err
 		}
@@ -90,15 +86,15 @@ func run(cfg config) error {
 	}
 	defer srv.kill()
 
-	st := &stats{seen: map[string]int{}}
-	stop := startLoad(srv.url, fx, st, cfg)
+	st := &churncheck.Stats{Timestamps: true}
+	stop := churncheck.StartLoad(srv.url, fx, cfg.pageWorkers, cfg.assetWorkers, st)
 	start := time.Now()
 	fl, flipErr := flip(cfg, srv.url, builds, start)
 	stop()
 	elapsed := time.Since(start)
 	exitErr := srv.stop()
 
-	st.print(os.Stdout, elapsed, fl)
+	printSummary(os.Stdout, st, elapsed, fl)
 	switch {
 	case flipErr != nil:
 		return flipErr
@@ -106,8 +102,8 @@ func run(cfg config) error {
 		return fmt.Errorf("server: %w", exitErr)
 	case srv.errors.Load() > 0:
 		return fmt.Errorf("the server logged %d errors (see %s)", srv.errors.Load(), filepath.Join(cfg.work, "server.log"))
-	case st.failed() > 0:
-		return fmt.Errorf("%d bad answers", st.failed())
+	case st.Failed() > 0:
+		return fmt.Errorf("%d bad answers", st.Failed())
 	case fl.count == 0:
 		return errors.New("no flips")
 	}
@@ -132,7 +128,7 @@ func flip(cfg config, base, builds string, start time.Time) (flips, error) {
 		return fl, err
 	}
 	for i := 0; time.Since(start) < cfg.duration; i++ {
-		next := flipOrder[i%len(flipOrder)]
+		next := churncheck.FlipOrder[i%len(churncheck.FlipOrder)]
 		if next == cur {
 			continue
 		}
@@ -255,40 +251,6 @@ func (s *server) kill() {
 	}
 }
 
-// fixture is what the checks compare with.
-type fixture struct {
-	entry  map[string]string // version → its page's entry script
-	assets map[string][]byte // hashed URL path → bytes
-}
-
-func loadFixture(dir string) (fixture, error) {
-	fx := fixture{entry: map[string]string{}, assets: map[string][]byte{}}
-	entryRe := regexp.MustCompile(`<script type="module"[^>]*src="([^"]+)"`)
-	for _, v := range versions {
-		index, err := os.ReadFile(filepath.Join(dir, v, "index.html"))
-		if err != nil {
-			return fx, err
-		}
-		m := entryRe.FindSubmatch(index)
-		if m == nil {
-			return fx, fmt.Errorf("%s/index.html has no entry script", v)
-		}
-		fx.entry[v] = string(m[1])
-		entries, err := os.ReadDir(filepath.Join(dir, v, "assets"))
-		if err != nil {
-			return fx, err
-		}
-		for _, e := range entries {
-			b, err := os.ReadFile(filepath.Join(dir, v, "assets", e.Name()))
-			if err != nil {
-				return fx, err
-			}
-			fx.assets["/assets/"+e.Name()] = b
-		}
-	}
-	return fx, nil
-}
-
 // copyTree copies a build folder, keeping modification times.
 func copyTree(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
@@ -324,16 +286,16 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return ds[int(float64(len(ds)-1)*p)]
 }
 
-func (s *stats) print(w io.Writer, elapsed time.Duration, fl flips) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range s.problems {
+// printSummary prints the first problems, then one line: the flips, the
+// load, and the bad answers of each kind.
+func printSummary(w io.Writer, s *churncheck.Stats, elapsed time.Duration, fl flips) {
+	for _, p := range s.Problems() {
 		fmt.Fprintln(w, "  ", p)
 	}
 	fmt.Fprintf(w, "churn: %s, %d flips (server following: p50 %s, max %s; slowest activate %s), "+
 		"%d requests (%.0f/s; %d pages %v, %d hashed assets): %d failed requests, %d 5xx, %d mixed pages, %d unservable assets, %d other bad answers\n",
 		elapsed.Round(time.Millisecond), fl.count, percentile(fl.follow, 0.5).Round(time.Millisecond),
 		percentile(fl.follow, 1).Round(time.Millisecond), fl.slowestActivation.Round(time.Millisecond),
-		s.requests.Load(), float64(s.requests.Load())/elapsed.Seconds(), s.pages.Load(), s.seen, s.assets.Load(),
-		s.transport.Load(), s.serverErr.Load(), s.mixed.Load(), s.missing.Load(), s.wrong.Load())
+		s.Requests.Load(), float64(s.Requests.Load())/elapsed.Seconds(), s.Pages.Load(), s.Seen(), s.Assets.Load(),
+		s.Transport.Load(), s.ServerErr.Load(), s.Mixed.Load(), s.Missing.Load(), s.Wrong.Load())
 }
