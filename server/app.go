@@ -41,10 +41,8 @@ func newApp(s *server) *fiber.App {
 	app := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		ErrorHandler:          s.errorHandler,
-		// One value for both, so that the two read deadlines fasthttp sets
-		// per request coincide and deadlineConn can skip them.
-		ReadTimeout:    s.cfg.timeout(),
-		IdleTimeout:    s.cfg.timeout(),
+		// No ReadTimeout or IdleTimeout: timeoutListener bounds the wait
+		// for a request at less cost (conn.go).
 		ReadBufferSize: readBufferSize,
 		// Large enough for the head and body of a typical chunk to leave in
 		// one write: with fasthttp's 4 KiB, a 10 KB asset took two syscalls.

@@ -2,12 +2,14 @@ package main
 
 import (
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// connTimeout is how long a request head may take to arrive and how long a
-// keep-alive connection may sit idle: nginx's client_header_timeout, close
-// to its keepalive_timeout (75s).
+// connTimeout is how long the server waits for a request: idle time on a
+// kept-alive connection and the request head together (nginx: 75s
+// keepalive_timeout, then 60s client_header_timeout).
 const connTimeout = 60 * time.Second
 
 func (c serveConfig) timeout() time.Duration {
@@ -17,49 +19,93 @@ func (c serveConfig) timeout() time.Duration {
 	return connTimeout
 }
 
-// deadlineListener hands out connections whose read deadline moves in
-// steps. fasthttp sets it twice per request (idle, then reading), and each
-// set reads the clock twice more and moves a runtime timer under a lock: a
-// measurable share of a keep-alive hit. A deadline is moved only when the
-// new one comes earlier than the one in force, or more than step later; so
-// it may fire up to step early.
-type deadlineListener struct {
+// timeoutListener hands out connections that bound how long the server
+// waits for a request: from the first read after accepting, or after a
+// response, the whole next request head must arrive within the timeout. A
+// client that sends a byte now and then does not extend it.
+//
+// fasthttp can set these deadlines itself, but reads the clock four times
+// per request to do so and moves a runtime timer each time: a measurable
+// share of a keep-alive hit. Here the deadline comes from a clock that
+// advances in steps of a sixtieth of the timeout, so a connection moves its
+// timer at most once a step, and a deadline may come up to a step early.
+type timeoutListener struct {
 	net.Listener
-	step time.Duration
+	timeout time.Duration
+	now     atomic.Int64 // Unix nanoseconds, as of the last step
+	stop    chan struct{}
+	once    sync.Once
 }
 
-// newDeadlineListener moves deadlines in steps of a sixtieth of the
-// timeout: a second for the default minute.
-func newDeadlineListener(ln net.Listener, timeout time.Duration) deadlineListener {
-	return deadlineListener{Listener: ln, step: timeout / 60}
+func newTimeoutListener(ln net.Listener, timeout time.Duration) *timeoutListener {
+	l := &timeoutListener{Listener: ln, timeout: timeout, stop: make(chan struct{})}
+	l.now.Store(time.Now().UnixNano())
+	go l.tick(timeout / 60)
+	return l
 }
 
-func (l deadlineListener) Accept() (net.Conn, error) {
+func (l *timeoutListener) tick(step time.Duration) {
+	t := time.NewTicker(step)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case now := <-t.C:
+			l.now.Store(now.UnixNano())
+		}
+	}
+}
+
+func (l *timeoutListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &deadlineConn{Conn: c, step: l.step}, nil
+	return &timeoutConn{Conn: c, l: l}, nil
 }
 
-// deadlineConn is one connection of a deadlineListener. Its deadlines are
-// set from one goroutine at a time: the connection's server, then the
-// handler that took it over.
-type deadlineConn struct {
+// Close stops the clock and closes the listener.
+func (l *timeoutListener) Close() error {
+	l.once.Do(func() { close(l.stop) })
+	return l.Listener.Close()
+}
+
+// timeoutConn is one connection of a timeoutListener. fasthttp reads and
+// writes it from one goroutine at a time: the connection's server, then
+// the handler that took it over.
+type timeoutConn struct {
 	net.Conn
-	step time.Duration
-	read time.Time // the read deadline in force; zero: none
+	l        *timeoutListener
+	armed    bool  // a deadline bounds the request being read
+	deadline int64 // the read deadline set, Unix nanoseconds; 0: none
 }
 
-func (c *deadlineConn) SetReadDeadline(t time.Time) error {
-	if !t.IsZero() && !c.read.IsZero() && !t.Before(c.read) && t.Sub(c.read) < c.step {
-		return nil
+func (c *timeoutConn) Read(p []byte) (int, error) {
+	if !c.armed {
+		c.armed = true
+		if d := c.l.now.Load() + int64(c.l.timeout); d != c.deadline {
+			c.deadline = d
+			if err := c.Conn.SetReadDeadline(time.Unix(0, d)); err != nil {
+				return 0, err
+			}
+		}
 	}
-	c.read = t
-	return c.Conn.SetReadDeadline(t)
+	return c.Conn.Read(p)
 }
 
-func (c *deadlineConn) SetDeadline(t time.Time) error {
-	c.read = t
+// Write sends a response: the next read waits for a new request.
+func (c *timeoutConn) Write(p []byte) (int, error) {
+	c.armed = false
+	return c.Conn.Write(p)
+}
+
+func (c *timeoutConn) SetDeadline(t time.Time) error {
+	c.deadline = 0
 	return c.Conn.SetDeadline(t)
+}
+
+func (c *timeoutConn) SetReadDeadline(t time.Time) error {
+	c.deadline = 0
+	return c.Conn.SetReadDeadline(t)
 }

@@ -89,6 +89,28 @@ func TestUnfinishedRequestHeadClosed(t *testing.T) {
 	checkClosedOnTime(t, "request head never finished", closedAfter(t, conn, start))
 }
 
+// TestDribbledRequestHeadClosed: a client that sends its request head a
+// byte at a time does not extend the timeout.
+func TestDribbledRequestHeadClosed(t *testing.T) {
+	t.Parallel()
+	conn, err := net.Dial("tcp", timeoutServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	go func() {
+		head := []byte("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("a", 100))
+		for _, b := range head {
+			if _, err := conn.Write([]byte{b}); err != nil {
+				return // closed by the server, or by the test
+			}
+			time.Sleep(testConnTimeout / 10)
+		}
+	}()
+	checkClosedOnTime(t, "request head dribbled a byte at a time", closedAfter(t, conn, start))
+}
+
 // TestBusyConnectionKept: requests on one connection for three times the
 // timeout, each well within it of the last, all answered on that
 // connection.
