@@ -28,7 +28,8 @@ func (c serveConfig) timeout() time.Duration {
 // per request to do so and moves a runtime timer each time: a measurable
 // share of a keep-alive hit. Here the deadline comes from a clock that
 // advances in steps of a sixtieth of the timeout, so a connection moves its
-// timer at most once a step, and a deadline may come up to a step early.
+// timer at most once a step, and a deadline may come a step early (more if
+// the machine is too busy to advance the clock on time).
 type timeoutListener struct {
 	net.Listener
 	timeout time.Duration

@@ -17,11 +17,18 @@ import (
 
 const testConnTimeout = 600 * time.Millisecond
 
-func timeoutServer(t *testing.T) (addr string) {
+// timeoutServer starts a server with testConnTimeout and returns a
+// connection to it.
+func timeoutServer(t *testing.T) net.Conn {
 	t.Helper()
 	cfg := testConfig(t, buildsWith(t, fixtures, "v1"))
 	cfg.connTimeout = testConnTimeout
-	return strings.TrimPrefix(startServer(t, cfg).URL, "http://")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(startServer(t, cfg).URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 // closedAfter reads from conn until the server closes it and returns how
@@ -37,13 +44,15 @@ func closedAfter(t *testing.T, conn net.Conn, start time.Time) time.Duration {
 	return time.Since(start)
 }
 
-// checkClosedOnTime: closed no earlier than the timeout less its step, and
-// no later than a second (a loaded machine) after it.
+// checkClosedOnTime: closed after about the timeout. Not before half of it:
+// the deadline comes from a clock that advances in steps (a busy machine
+// can hold a step back), so it may come somewhat early, but never at once.
+// Not more than a second (a loaded machine) after it.
 func checkClosedOnTime(t *testing.T, what string, took time.Duration) {
 	t.Helper()
 	t.Logf("%s: closed after %s (timeout %s)", what, took.Round(time.Millisecond), testConnTimeout)
-	if early := testConnTimeout - testConnTimeout/60 - 5*time.Millisecond; took < early {
-		t.Errorf("%s: closed after %s, before the %s timeout", what, took, testConnTimeout)
+	if took < testConnTimeout/2 {
+		t.Errorf("%s: closed after %s, long before the %s timeout", what, took, testConnTimeout)
 	}
 	if took > testConnTimeout+time.Second {
 		t.Errorf("%s: closed after %s, long past the %s timeout", what, took, testConnTimeout)
@@ -52,11 +61,7 @@ func checkClosedOnTime(t *testing.T, what string, took time.Duration) {
 
 func TestIdleConnectionClosed(t *testing.T) {
 	t.Parallel()
-	conn, err := net.Dial("tcp", timeoutServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := timeoutServer(t)
 	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +82,7 @@ func TestIdleConnectionClosed(t *testing.T) {
 
 func TestUnfinishedRequestHeadClosed(t *testing.T) {
 	t.Parallel()
-	conn, err := net.Dial("tcp", timeoutServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := timeoutServer(t)
 	start := time.Now()
 	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n")); err != nil { // no blank line
 		t.Fatal(err)
@@ -93,11 +94,7 @@ func TestUnfinishedRequestHeadClosed(t *testing.T) {
 // byte at a time does not extend the timeout.
 func TestDribbledRequestHeadClosed(t *testing.T) {
 	t.Parallel()
-	conn, err := net.Dial("tcp", timeoutServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := timeoutServer(t)
 	start := time.Now()
 	go func() {
 		head := []byte("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("a", 100))
@@ -116,12 +113,7 @@ func TestDribbledRequestHeadClosed(t *testing.T) {
 // connection.
 func TestBusyConnectionKept(t *testing.T) {
 	t.Parallel()
-	addr := timeoutServer(t)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := timeoutServer(t)
 	br := bufio.NewReader(conn)
 	n := 0
 	for start := time.Now(); time.Since(start) < 3*testConnTimeout; n++ {

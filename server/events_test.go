@@ -13,6 +13,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -196,7 +197,10 @@ func TestEventStreamLimitRace(t *testing.T) {
 	cfg := testConfig(t, buildsWith(t, fixtures, "v1"))
 	cfg.MaxSSE = 3
 	cfg.Heartbeat = 50 * time.Millisecond // a gone client is seen on the next failed write
+	cfg.MetricsAddr = "127.0.0.1:0"
 	ts := startServer(t, cfg)
+	metrics := ts.metricsURL(t)
+	streams := func(n int) string { return fmt.Sprintf("skewless_event_streams %d\n", n) }
 	const clients = 24
 	type answer struct {
 		status         int
@@ -204,22 +208,23 @@ func TestEventStreamLimitRace(t *testing.T) {
 		body           io.ReadCloser
 		err            error
 	}
+	open := func() answer {
+		resp, err := (&http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 5 * time.Second}}).Get(ts.URL + "/_skewless/events")
+		if err != nil {
+			return answer{err: err}
+		}
+		return answer{resp.StatusCode, resp.Header.Get("Skewless-Version"), resp.Header.Get("Retry-After"), resp.Body, nil}
+	}
 	answers := make(chan answer, clients)
 	start := make(chan struct{})
 	for range clients {
 		go func() {
 			<-start
-			req, _ := http.NewRequest("GET", ts.URL+"/_skewless/events", nil)
-			resp, err := (&http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 5 * time.Second}}).Do(req)
-			if err != nil {
-				answers <- answer{err: err}
-				return
-			}
-			answers <- answer{resp.StatusCode, resp.Header.Get("Skewless-Version"), resp.Header.Get("Retry-After"), resp.Body, nil}
+			answers <- open()
 		}()
 	}
 	close(start)
-	var open []io.ReadCloser
+	var bodies []io.ReadCloser
 	busy := 0
 	for range clients {
 		a := <-answers
@@ -227,7 +232,7 @@ func TestEventStreamLimitRace(t *testing.T) {
 		case a.err != nil:
 			t.Fatalf("a client got no answer: %v", a.err)
 		case a.status == 200:
-			open = append(open, a.body)
+			bodies = append(bodies, a.body)
 		case a.status == 503 && a.version == "v1" && a.retry != "":
 			busy++
 			a.body.Close()
@@ -235,30 +240,25 @@ func TestEventStreamLimitRace(t *testing.T) {
 			t.Fatalf("status %d, Skewless-Version %q, Retry-After %q", a.status, a.version, a.retry)
 		}
 	}
-	if len(open) != cfg.MaxSSE || busy != clients-cfg.MaxSSE {
-		t.Fatalf("%d streams opened and %d refused; want %d and %d", len(open), busy, cfg.MaxSSE, clients-cfg.MaxSSE)
+	if len(bodies) != cfg.MaxSSE || busy != clients-cfg.MaxSSE {
+		t.Fatalf("%d streams opened and %d refused; want %d and %d", len(bodies), busy, cfg.MaxSSE, clients-cfg.MaxSSE)
 	}
-	for _, b := range open {
+	if _, m := do(t, "GET", metrics); !strings.Contains(m, streams(cfg.MaxSSE)) {
+		t.Errorf("metrics do not count %d open streams", cfg.MaxSSE)
+	}
+	for _, b := range bodies {
 		b.Close()
 	}
-	// Every place frees up: max streams open again.
-	eventually(t, 5*time.Second, "all places free again", func() bool {
-		var bodies []io.ReadCloser
-		defer func() {
-			for _, b := range bodies {
-				b.Close()
-			}
-		}()
-		for range cfg.MaxSSE {
-			resp, err := (&http.Client{Transport: &http.Transport{ResponseHeaderTimeout: time.Second}}).Get(ts.URL + "/_skewless/events")
-			if err != nil {
-				return false
-			}
-			bodies = append(bodies, resp.Body)
-			if resp.StatusCode != 200 {
-				return false
-			}
-		}
-		return true
+	// Every place frees up: the count falls to zero and max streams open.
+	eventually(t, 5*time.Second, "open streams back to 0", func() bool {
+		_, m := do(t, "GET", metrics)
+		return strings.Contains(m, streams(0))
 	})
+	for i := range cfg.MaxSSE {
+		if a := open(); a.err != nil || a.status != 200 {
+			t.Fatalf("stream %d after the others closed: %d %v", i+1, a.status, a.err)
+		} else {
+			defer a.body.Close()
+		}
+	}
 }

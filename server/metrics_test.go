@@ -12,15 +12,22 @@ import (
 	"time"
 )
 
-func TestMetricsOnTheirOwnListener(t *testing.T) {
-	cfg := testConfig(t, buildsWith(t, fixtures, "v1"))
-	cfg.MetricsAddr = "127.0.0.1:0"
-	ts := startServer(t, cfg)
+// metricsURL is the /metrics URL of a server started with
+// MetricsAddr "127.0.0.1:0", as it logged it.
+func (ts *testServer) metricsURL(t *testing.T) string {
+	t.Helper()
 	entries := ts.Logs.FilterMessage("metrics").All()
 	if len(entries) != 1 {
 		t.Fatal("metrics listener not started")
 	}
-	metricsURL := "http://" + entries[0].ContextMap()["addr"].(string) + "/metrics"
+	return "http://" + entries[0].ContextMap()["addr"].(string) + "/metrics"
+}
+
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	cfg := testConfig(t, buildsWith(t, fixtures, "v1"))
+	cfg.MetricsAddr = "127.0.0.1:0"
+	ts := startServer(t, cfg)
+	metricsURL := ts.metricsURL(t)
 
 	ts.get(t, "GET", "/", "Accept-Encoding: br")
 	ts.get(t, "GET", "/about", "Accept-Encoding: gzip")
