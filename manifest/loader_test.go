@@ -214,21 +214,15 @@ func TestLoadVariants(t *testing.T) {
 func TestLoadSkipsPrivateFiles(t *testing.T) {
 	dir := t.TempDir()
 	copyBuild(t, fixtureV1, dir)
-	for rel, content := range map[string]string{
+	if err := manifesttest.WriteFiles(dir, map[string]string{
 		".env":                      "SECRET=1",
 		".git/config":               "[core]",
 		"assets/.DS_Store":          "x",
 		".well-known/security.txt":  "Contact: mailto:security@example.com",
 		".well-known/.secret":       "x",
 		"assets/deep/dir/file.json": "{}",
-	} {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	}); err != nil {
+		t.Fatal(err)
 	}
 	b := load(t, NewLoader(LoaderConfig{}), "v1", dir)
 	for _, p := range []string{"/.vite/manifest.json", "/.env", "/.git/config", "/assets/.DS_Store", "/.well-known/.secret"} {

@@ -6,20 +6,16 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/skewless/skewless/manifest/manifesttest"
 )
 
 // writeBuild creates a build folder holding files (relative path → content).
 func writeBuild(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for rel, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := manifesttest.WriteFiles(dir, files); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

@@ -49,6 +49,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skewless/skewless/manifest/manifesttest"
 )
 
 // The contract's header values, spelled out here rather than taken from the
@@ -92,11 +94,7 @@ func fixtureFileBytes(t *testing.T, src, version, p string) []byte {
 // writeInBuild writes a file into a build folder, creating its folders.
 func writeInBuild(t *testing.T, dir, rel, content string) {
 	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+	if err := manifesttest.WriteFiles(dir, map[string]string{rel: content}); err != nil {
 		t.Fatal(err)
 	}
 }

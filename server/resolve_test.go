@@ -6,11 +6,11 @@ package main
 // 1-7) to a snapshot of builds loaded from the committed fixtures.
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/skewless/skewless/manifest"
+	"github.com/skewless/skewless/manifest/manifesttest"
 )
 
 var decodePathTests = []struct {
@@ -91,14 +91,8 @@ func resolveBuild(t testing.TB, version, dir string) *manifest.Build {
 func resolveTempBuild(t testing.TB, version string, files map[string]string) *manifest.Build {
 	t.Helper()
 	dir := t.TempDir()
-	for rel, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := manifesttest.WriteFiles(dir, files); err != nil {
+		t.Fatal(err)
 	}
 	return resolveBuild(t, version, dir)
 }
@@ -156,7 +150,7 @@ func resolveSnapshot(t testing.TB) (*manifest.Snapshot, map[string]*manifest.Bui
 	t.Helper()
 	dir := t.TempDir()
 	copyTree(t, filepath.Join(fixtures, "v2"), dir)
-	for rel, content := range map[string]string{
+	if err := manifesttest.WriteFiles(dir, map[string]string{
 		"docs/index.html":          "<p>docs",
 		"docs/guide.html":          "<p>guide",
 		"page.html":                "<p>page",
@@ -166,14 +160,8 @@ func resolveSnapshot(t testing.TB) (*manifest.Snapshot, map[string]*manifest.Bui
 		".well-known/.secret":      "x",
 		".env":                     "SECRET=1",
 		"assets/.DS_Store":         "x",
-	} {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	}); err != nil {
+		t.Fatal(err)
 	}
 	builds := map[string]*manifest.Build{
 		"cur": resolveBuild(t, "v2", dir),

@@ -72,3 +72,18 @@ func copyFile(src, dst string) error {
 	}
 	return out.Close()
 }
+
+// WriteFiles writes files (slash-separated path relative to dir → content)
+// into dir, creating their folders.
+func WriteFiles(dir string, files map[string]string) error {
+	for rel, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
