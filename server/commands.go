@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,19 +15,29 @@ import (
 	"github.com/skewless/skewless/manifest"
 )
 
+// commandArgs parses a sub-command's flags and wants exactly n positional
+// arguments; with any other number it prints the usage (exit code 2).
+func commandArgs(fs *flag.FlagSet, args []string, n int) ([]string, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, flagError(err)
+	}
+	if len(pos) != n {
+		fs.Usage()
+		return nil, exitError{2}
+	}
+	return pos, nil
+}
+
 func runDeploy(args []string) error {
 	fs := newFlagSet("deploy", "SRC --builds DIR [--version V]")
 	var builds, version, ready string
 	buildsFlag(fs, &builds)
 	fs.StringVar(&version, "version", "", "the build's version (default: the git commit of the working directory, else a UTC timestamp)")
 	fs.StringVar(&ready, "ready-file", "", "a file that must exist in the build (as the server's --ready-file)")
-	pos, err := parseFlags(fs, args)
+	pos, err := commandArgs(fs, args, 1)
 	if err != nil {
-		return flagError(err)
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitError{2}
+		return err
 	}
 	if version == "" {
 		version = defaultVersion()
@@ -58,13 +69,9 @@ func runActivate(args []string) error {
 	fs := newFlagSet("activate", "VERSION --builds DIR")
 	var builds string
 	buildsFlag(fs, &builds)
-	pos, err := parseFlags(fs, args)
+	pos, err := commandArgs(fs, args, 1)
 	if err != nil {
-		return flagError(err)
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitError{2}
+		return err
 	}
 	v := pos[0]
 	if !manifest.ValidVersion(v) {
@@ -107,13 +114,8 @@ func runStatus(args []string) error {
 	var asJSON bool
 	buildsFlag(fs, &builds)
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return flagError(err)
-	}
-	if len(pos) != 0 {
-		fs.Usage()
-		return exitError{2}
+	if _, err := commandArgs(fs, args, 0); err != nil {
+		return err
 	}
 	h, err := manifest.ReadHistory(builds)
 	if err != nil {
