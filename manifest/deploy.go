@@ -133,14 +133,7 @@ func PresentFolders(l *Loader, buildsDir string, h *History) (map[string]FolderS
 			continue
 		}
 		sum, err := l.Inspect(v, filepath.Join(buildsDir, v))
-		fs := FolderStatus{Pending: err == nil, Files: sum.Files, Bytes: sum.Bytes}
-		var ie *InvalidError
-		if errors.As(err, &ie) {
-			fs.Problems = ie.Problems
-		} else if err != nil {
-			fs.Problems = []string{err.Error()}
-		}
-		out[v] = fs
+		out[v] = FolderStatus{Pending: err == nil, Files: sum.Files, Bytes: sum.Bytes, Problems: Problems(err)}
 	}
 	return out, nil
 }

@@ -22,18 +22,25 @@ func (r *Registry) firstScan(ctx context.Context) error {
 	for v := range present {
 		r.folders[v] = &folder{version: v}
 	}
+	// Folders deleted while the server was down: a current one hands over
+	// to a live one, as when it goes while running.
+	for v := range r.hist.Builds {
+		if st := r.hist.StateOf(v); !present[v] && (st == Current || st == Live) {
+			r.log.Warn("build folder is gone; retiring it", zap.String("version", v), zap.String("was", st.String()))
+			r.retire(v, nil, "retirement")
+		}
+	}
 	if r.hist.Current == "" {
 		r.adoptFolders(ctx, present)
 	}
 	for v := range present {
-		if !r.hist.served(v) {
-			r.markPending(r.folders[v])
-		}
-	}
-	for v, rec := range r.hist.Builds {
-		if !present[v] && (v == r.hist.Current || (!rec.Superseded.IsZero() && rec.Retired.IsZero())) {
-			r.log.Warn("build folder is gone; retiring it", zap.String("version", v))
-			r.update("retirement", func(h *History) error { h.Retire(v, time.Now()); return nil })
+		f := r.folders[v]
+		switch {
+		case r.hist.served(v):
+		case f.problems != nil: // found invalid just now: watched for a fix
+			r.watchTree(f, r.buildDir(v))
+		default:
+			r.markPending(f)
 		}
 	}
 	names := make([]string, 0, len(present))
@@ -102,18 +109,7 @@ func (r *Registry) gone(ctx context.Context, v string) {
 		r.publish(r.loaded[r.hist.Current], r.snap.Load().Live)
 		return
 	}
-	next := ""
-	if lv := r.liveVersions(); st == Current && len(lv) > 0 {
-		next = lv[0]
-	}
-	now := time.Now()
-	r.update("removal", func(h *History) error {
-		h.Retire(v, now)
-		if next != "" {
-			h.Activate(next, h.summary(next), now)
-		}
-		return nil
-	})
+	r.retire(v, nil, "removal")
 	r.log.Warn("build folder removed; retired", zap.String("version", v), zap.String("was", st.String()), zap.String("current", r.hist.Current))
 	r.reconcile(ctx)
 }

@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -247,9 +246,11 @@ func (r *Registry) reconcile(ctx context.Context) {
 		b, err := r.load(ctx, v)
 		if err != nil {
 			r.log.Error("live build cannot be loaded; retiring it", zap.String("version", v), zap.Error(err))
-			r.update("retirement", func(h *History) error { h.Retire(v, time.Now()); return nil })
-			r.reconcile(ctx)
-			return
+			if r.retire(v, nil, "retirement") {
+				r.reconcile(ctx)
+				return
+			}
+			continue // not recorded: served no more, retired on the next try
 		}
 		live = append(live, b)
 	}
@@ -270,26 +271,34 @@ func (r *Registry) reconcile(ctx context.Context) {
 // gone or changed): the most recently superseded live build takes over.
 func (r *Registry) currentFailed(ctx context.Context, v string, err error) {
 	r.log.Error("current build cannot be served", zap.String("version", v), zap.Error(err))
-	var problems []string
-	if ie := (*InvalidError)(nil); errors.As(err, &ie) {
-		problems = ie.Problems
+	if !r.retire(v, Problems(err), "fallback") {
+		return // the snapshot being served stays; the next reconcile tries again
 	}
+	if r.hist.Current != "" {
+		r.log.Warn("fell back to the previous build", zap.String("version", r.hist.Current), zap.Uint64("seq", r.hist.Seq))
+	}
+	r.reconcile(ctx)
+}
+
+// retire retires v, noting problems when there are any, and when v is
+// current hands over to the most recently superseded live build. It
+// reports whether the state file took the change.
+func (r *Registry) retire(v string, problems []string, what string) bool {
 	next := ""
-	if lv := r.liveVersions(); len(lv) > 0 {
+	if lv := r.liveVersions(); v == r.hist.Current && len(lv) > 0 {
 		next = lv[0]
 	}
-	r.update("fallback", func(h *History) error {
-		h.Retire(v, time.Now())
-		h.record(v).Problems = problems
+	now := time.Now()
+	return r.update(what, func(h *History) error {
+		h.Retire(v, now)
+		if problems != nil {
+			h.record(v).Problems = problems
+		}
 		if next != "" {
-			h.Activate(next, h.summary(next), time.Now())
+			h.Activate(next, h.summary(next), now)
 		}
 		return nil
 	})
-	if next != "" {
-		r.log.Warn("fell back to the previous build", zap.String("version", next), zap.Uint64("seq", r.hist.Seq))
-	}
-	r.reconcile(ctx)
 }
 
 func (h *History) summary(v string) Summary {

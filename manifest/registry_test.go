@@ -115,3 +115,85 @@ func TestRegistryReusesSharedContent(t *testing.T) {
 		t.Fatalf("reused = %v, want 4", reused)
 	}
 }
+
+// A current build whose folder was deleted while the server was down hands
+// over to the live one on start, as when it goes while running.
+func TestStartWithCurrentFolderGone(t *testing.T) {
+	dir := t.TempDir()
+	copyBuild(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
+	r, _ := startRegistry(t, dir, time.Hour)
+	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
+	waitFor(t, 5*time.Second, "v2 current", func() bool { return r.Snapshot().Version() == "v2" })
+	r.Close()
+	if err := os.RemoveAll(filepath.Join(dir, "v2")); err != nil {
+		t.Fatal(err)
+	}
+	r2, _ := startRegistry(t, dir, time.Hour)
+	if v := r2.Snapshot().Version(); v != "v1" {
+		t.Fatalf("current after a restart without v2's folder: %q, want v1", v)
+	}
+	if h, err := ReadHistory(dir); err != nil || h.StateOf("v2") != Retired {
+		t.Fatalf("v2 in the state file: %v (%v), want retired", h.StateOf("v2"), err)
+	}
+}
+
+// An invalid folder found on a first start is validated once, not again
+// after the settle time with nothing changed.
+func TestFirstStartValidatesAnInvalidFolderOnce(t *testing.T) {
+	dir := t.TempDir()
+	copyBuild(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
+	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "broken"))
+	if err := os.Remove(filepath.Join(dir, "broken", "index.html")); err != nil {
+		t.Fatal(err)
+	}
+	r, logs := startRegistry(t, dir, time.Hour)
+	// Well past the 20ms settle time: a second validation would be logged.
+	probe := filepath.Join(dir, "probe")
+	copyBuild(t, filepath.Join(fixtureBuilds, "v3"), probe)
+	waitFor(t, 5*time.Second, "the probe build validated", func() bool { return r.Snapshot().Version() == "probe" })
+	if n := logs.FilterMessage("build invalid").Len(); n != 1 {
+		t.Fatalf("the invalid folder was validated %d times", n)
+	}
+}
+
+// When the state file cannot be written, a live build that fails to load
+// is left out of what is served; the registry does not retry without end.
+func TestUnwritableStateWithABrokenLiveBuild(t *testing.T) {
+	dir := t.TempDir()
+	copyBuild(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
+	r, _ := startRegistry(t, dir, time.Hour)
+	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
+	waitFor(t, 5*time.Second, "v2 current", func() bool { return r.Snapshot().Version() == "v2" })
+	r.Close()
+	if err := os.Remove(filepath.Join(dir, "v1", "index.html")); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(dir, StateDir, "lock")
+	if err := os.RemoveAll(lock); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(lock, 0o755); err != nil { // the state file can be read, not updated
+		t.Fatal(err)
+	}
+	started := make(chan *Registry, 1)
+	go func() {
+		r2, err := NewRegistry(RegistryConfig{Dir: dir, Loader: NewLoader(LoaderConfig{}), Grace: time.Hour, Keep: 10,
+			Settle: 20 * time.Millisecond, Rescan: time.Hour, Log: zap.NewNop()})
+		if err == nil && r2.Start(context.Background()) == nil {
+			started <- r2
+		}
+		close(started)
+	}()
+	select {
+	case r2, ok := <-started:
+		if !ok {
+			t.Fatal("the registry did not start")
+		}
+		defer r2.Close()
+		if s := r2.Snapshot(); s.Version() != "v2" || len(s.Live) != 0 {
+			t.Fatalf("current %q with %d live builds; want v2 and none", s.Version(), len(s.Live))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Start did not return within 10s")
+	}
+}

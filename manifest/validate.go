@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -28,6 +29,19 @@ type InvalidError struct {
 
 func (e *InvalidError) Error() string {
 	return fmt.Sprintf("build %q is invalid: %s", e.Version, strings.Join(e.Problems, "; "))
+}
+
+// Problems lists what is wrong according to err: an InvalidError's
+// problems, or the error itself; nil for no error.
+func Problems(err error) []string {
+	var ie *InvalidError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ie):
+		return ie.Problems
+	}
+	return []string{err.Error()}
 }
 
 // buildFacts is what validation learns about a build besides its problems.

@@ -261,11 +261,7 @@ func (r *Registry) ready(ctx context.Context, f *folder) {
 // invalid records why a folder cannot be served; it stays watched, so a
 // copy that completes later is validated again.
 func (r *Registry) invalid(f *folder, err error) {
-	problems := []string{err.Error()}
-	var ie *InvalidError
-	if errors.As(err, &ie) {
-		problems = ie.Problems
-	}
+	problems := Problems(err)
 	f.pending, f.problems = false, problems
 	r.log.Error("build invalid", zap.String("version", f.version), zap.Strings("problems", problems))
 	r.cfg.Observer.Invalid(f.version, problems)
