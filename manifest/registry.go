@@ -88,9 +88,8 @@ type Registry struct {
 	notifyMu sync.Mutex
 	notify   chan struct{}
 
-	rescanReq chan string
-	cancel    context.CancelFunc
-	done      chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	// Only accessed from the run goroutine (and Start, before it runs).
 	hist        *History
@@ -120,7 +119,7 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	}
 	r := &Registry{
 		cfg: cfg, log: cfg.Log, notify: make(chan struct{}),
-		rescanReq: make(chan string, 1), done: make(chan struct{}),
+		done:   make(chan struct{}),
 		loaded: map[string]*Build{}, folders: map[string]*folder{}, watchFailed: map[string]bool{},
 	}
 	r.snap.Store(&Snapshot{})
@@ -136,15 +135,6 @@ func (r *Registry) Changed() <-chan struct{} {
 	r.notifyMu.Lock()
 	defer r.notifyMu.Unlock()
 	return r.notify
-}
-
-// Rescan asks the registry to rescan the builds folder now, as it does on
-// its own after a watcher error or an event queue overflow.
-func (r *Registry) Rescan(reason string) {
-	select {
-	case r.rescanReq <- reason:
-	default: // one is already queued
-	}
 }
 
 // Start loads the state and the builds, publishes the first snapshot and

@@ -79,7 +79,7 @@ func TestPeriodicRescanWithoutEvents(t *testing.T) {
 	blindWatcher(t, r, dir)
 	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
 	waitFor(t, 5*time.Second, "v2 current by rescan", func() bool { return r.Snapshot().Version() == "v2" })
-	if f, _ := r.Snapshot().LiveHashed("/assets/about-Br9WxIf2.js"); f == nil {
+	if f := r.Snapshot().LiveHashed("/assets/about-Br9WxIf2.js"); f == nil {
 		t.Fatal("v1 not live after the rescan deploy")
 	}
 	if err := os.RemoveAll(filepath.Join(dir, "v1")); err != nil {

@@ -21,10 +21,7 @@ type scannedFile struct {
 
 // scan is one walk of a build folder: its files by relative path.
 type scan struct {
-	root  string
 	files map[string]scannedFile
-	// skipped lists entries that are not part of the build, with why.
-	skipped []string
 }
 
 // scanBuild walks root once. Symlinks are followed only to regular files
@@ -35,7 +32,7 @@ func scanBuild(root string) (*scan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve build folder %q: %w", root, err)
 	}
-	s := &scan{root: root, files: make(map[string]scannedFile)}
+	s := &scan{files: make(map[string]scannedFile)}
 	err = filepath.WalkDir(realRoot, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == realRoot {
@@ -52,13 +49,10 @@ func scanBuild(root string) (*scan, error) {
 		if d.Type()&fs.ModeSymlink != 0 {
 			target, err := filepath.EvalSymlinks(p)
 			if err != nil || !within(realRoot, target) {
-				s.skipped = append(s.skipped, rel+": symlink leaves the build")
-				return nil
+				return nil // leaves the build
 			}
 			if trel, _ := filepath.Rel(realRoot, target); !servable(filepath.ToSlash(trel)) {
-				// A link must not publish what the build keeps private.
-				s.skipped = append(s.skipped, rel+": symlink to a hidden file")
-				return nil
+				return nil // a link must not publish what the build keeps private
 			}
 			abs = target
 		}
@@ -67,7 +61,6 @@ func scanBuild(root string) (*scan, error) {
 			return fmt.Errorf("stat %q: %w", p, err)
 		}
 		if !info.Mode().IsRegular() {
-			s.skipped = append(s.skipped, rel+": not a regular file")
 			return nil
 		}
 		s.files[rel] = scannedFile{rel: rel, abs: abs, size: info.Size(), modTime: info.ModTime()}

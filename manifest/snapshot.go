@@ -80,13 +80,13 @@ func (s *Snapshot) File(p string) *File {
 
 // LiveHashed returns the hashed file at p from the newest live build that
 // has it, so tabs that loaded a superseded build keep their lazy chunks.
-func (s *Snapshot) LiveHashed(p string) (*File, *Build) {
+func (s *Snapshot) LiveHashed(p string) *File {
 	for _, b := range s.Live {
 		if f := b.Files[p]; f != nil && f.Hashed {
-			return f, b
+			return f
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // RetiredBy returns the version of the retired build that had hashed path

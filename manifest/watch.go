@@ -62,8 +62,6 @@ func (r *Registry) run(ctx context.Context) {
 			}
 			r.log.Warn("watcher error; rescanning", zap.String("reason", reason), zap.Error(err))
 			r.rescan(ctx, reason)
-		case reason := <-r.rescanReq:
-			r.rescan(ctx, reason)
 		case <-rescan.C:
 			r.rescan(ctx, "periodic")
 		case <-poll.C:
