@@ -89,7 +89,7 @@ func (l *Loader) Inspect(version, dir string) (Summary, error) {
 	facts, problems := validate(s, l.cfg.ReadyFile)
 	sum := Summary{}
 	for rel, f := range s.files {
-		if !servable(rel) || isSibling(s, rel) {
+		if !Servable(rel) || isSibling(s, rel) {
 			continue
 		}
 		sum.Files++
@@ -126,7 +126,7 @@ func (l *Loader) Load(ctx context.Context, version, dir string) (*Build, error) 
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for rel, f := range s.files {
-		if !servable(rel) || isSibling(s, rel) {
+		if !Servable(rel) || isSibling(s, rel) {
 			continue
 		}
 		g.Go(func() error {

@@ -51,7 +51,7 @@ func scanBuild(root string) (*scan, error) {
 			if err != nil || !within(realRoot, target) {
 				return nil // leaves the build
 			}
-			if trel, _ := filepath.Rel(realRoot, target); !servable(filepath.ToSlash(trel)) {
+			if trel, _ := filepath.Rel(realRoot, target); !Servable(filepath.ToSlash(trel)) {
 				return nil // a link must not publish what the build keeps private
 			}
 			abs = target
@@ -77,19 +77,13 @@ func within(root, p string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && !filepath.IsAbs(rel)
 }
 
-// servable reports whether a build file may be served. Dotfiles and
-// dot-folders (.vite/manifest.json, .env, .git/) are private to the build;
+// Servable reports whether a build file (a slash-separated path relative
+// to the build) may be served. Dotfiles and dot-folders
+// (.vite/manifest.json, .env, .git/) are private to the build;
 // /.well-known/ is public by design (RFC 8615).
-func servable(rel string) bool {
-	if strings.HasPrefix(rel, ".well-known/") {
-		rel = rel[len(".well-known/"):]
-	}
-	for _, seg := range strings.Split(rel, "/") {
-		if strings.HasPrefix(seg, ".") {
-			return false
-		}
-	}
-	return true
+func Servable(rel string) bool {
+	rel = strings.TrimPrefix(rel, ".well-known/")
+	return !strings.HasPrefix(rel, ".") && !strings.Contains(rel, "/.")
 }
 
 // Fingerprint summarises a folder tree cheaply (names, sizes, times) so a

@@ -54,11 +54,6 @@ func checkIfModifiedSince(header string, modTime time.Time) condResult {
 	return condTrue
 }
 
-// timeFormat is the IMF-fixdate of RFC 9110 §5.6.7, the one format sent;
-// http.ParseTime also reads the obsolete RFC 850 and asctime forms, which
-// §5.6.7 says recipients MUST accept.
-const timeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
-
 // checkIfRange reports whether a Range request may be honoured: If-Range
 // absent, or naming the current validator (a strong ETag or the exact
 // Last-Modified date), RFC 9110 §13.1.5.

@@ -155,7 +155,7 @@ func (w *chunkWriter) end() {
 // write), then one per activation and a comment every heartbeat; it ends on
 // shutdown or when a write fails (the only sign of a gone client). Each
 // Write reaches the socket at once, as one chunk.
-func (h *hub) stream(w io.Writer, lastID uint64) (int64, error) {
+func (h *hub) stream(w io.Writer, lastID uint64) {
 	changed := h.builds.Changed()
 	snap := h.builds.Snapshot()
 	buf := fmt.Appendf(make([]byte, 0, 128), "retry: %d\n\n", retryMillis)
@@ -163,9 +163,8 @@ func (h *hub) stream(w io.Writer, lastID uint64) (int64, error) {
 	if snap.Current != nil && snap.Seq != lastID {
 		buf, sent = h.appendVersion(buf, snap)
 	}
-	total, err := w.Write(buf)
-	if err != nil {
-		return int64(total), err
+	if _, err := w.Write(buf); err != nil {
+		return
 	}
 	hb := time.NewTicker(h.heartbeat)
 	defer hb.Stop()
@@ -173,7 +172,7 @@ func (h *hub) stream(w io.Writer, lastID uint64) (int64, error) {
 		buf = buf[:0]
 		select {
 		case <-h.done:
-			return int64(total), nil
+			return
 		case <-changed:
 			changed = h.builds.Changed()
 			if snap = h.builds.Snapshot(); snap.Current != nil && snap.Seq != sent {
@@ -185,10 +184,8 @@ func (h *hub) stream(w io.Writer, lastID uint64) (int64, error) {
 		if len(buf) == 0 {
 			continue
 		}
-		n, err := w.Write(buf)
-		total += n
-		if err != nil {
-			return int64(total), err
+		if _, err := w.Write(buf); err != nil {
+			return
 		}
 	}
 }

@@ -63,13 +63,9 @@ func prepareHeaders(c *manifest.Content) any {
 	return p
 }
 
-// headersOf returns the prepared header values of c.
-func headersOf(c *manifest.Content) *fileHeaders {
-	if p, ok := c.Meta.(*fileHeaders); ok {
-		return p
-	}
-	return prepareHeaders(c).(*fileHeaders) // loaded without the hook
-}
+// headersOf returns the prepared header values of c: every content the
+// server holds is loaded with prepareHeaders as its Annotate hook.
+func headersOf(c *manifest.Content) *fileHeaders { return c.Meta.(*fileHeaders) }
 
 // setFileHeaders writes the headers every answer about f carries, 304s
 // included: caching, validators, and Vary when the coding was negotiated.

@@ -85,7 +85,7 @@ func decodePath(raw string) (string, bool) {
 // a file of the current build (with clean URLs), a hashed file of a live
 // build, a retired hashed path, a missing file, or the SPA fallback.
 func resolve(s *manifest.Snapshot, p string, spa bool) resolution {
-	if hidden(p) {
+	if !manifest.Servable(p[1:]) {
 		return resolution{outcome: outUnknown, status: 404}
 	}
 	if f := s.File(p); f != nil {
@@ -126,12 +126,4 @@ func cleanURL(s *manifest.Snapshot, p, ext string) *manifest.File {
 		return f
 	}
 	return s.File(p + ".html")
-}
-
-// hidden reports a path with a dot-segment other than /.well-known/.
-func hidden(p string) bool {
-	if strings.HasPrefix(p, "/.well-known/") {
-		p = p[len("/.well-known"):]
-	}
-	return strings.Contains(p, "/.")
 }
