@@ -69,9 +69,7 @@ func newApp(s *server) *fiber.App {
 func (s *server) methodNotAllowed(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Response.Header
 	h.DisableNormalizing()
-	if v := s.builds.Snapshot().Version(); v != "" {
-		h.AddBytesKV(hdrVersion, utils.UnsafeBytes(v))
-	}
+	setVersion(h, s.builds.Snapshot().Version())
 	h.Set("Allow", "GET, HEAD")
 	h.Set("Cache-Control", cacheNever)
 	h.SetContentType("text/plain; charset=utf-8")
@@ -85,16 +83,20 @@ func (s *server) handle(c *fiber.Ctx) error {
 	snap := s.builds.Snapshot()
 	h := &c.Response().Header
 	h.DisableNormalizing() // keep "ETag" spelled as RFC 9110 does
-	if v := snap.Version(); v != "" {
-		h.AddBytesKV(hdrVersion, utils.UnsafeBytes(v))
-	}
+	// The reserved prefix is checked on the decoded path, the one files are
+	// looked up by: "//_skewless/version" and "/_skewless%2Fversion" are
+	// the endpoint too, never a build's file or the SPA fallback.
 	var out outcome
-	switch {
-	case strings.HasPrefix(c.Path(), reservedPrefix):
-		out = s.endpoint(c, snap)
+	switch p, ok := decodePath(utils.UnsafeString(c.Request().URI().PathOriginal())); {
+	case !ok:
+		out = s.writeStatus(c, fiber.StatusBadRequest, outBadRequest)
+	case strings.HasPrefix(p, reservedPrefix):
+		out = s.endpoint(c, snap, p)
 	default:
-		out = s.asset(c, snap)
+		out = s.asset(c, snap, p)
 	}
+	// Last: a prepared header set copied into the response replaces all.
+	setVersion(h, snap.Version())
 	bytes := bodyBytes(c.Response())
 	s.metrics.count(out, sentEncoding(&c.Response().Header), bytes)
 	s.logAccess(c.Context(), out, bytes)
@@ -123,11 +125,7 @@ func sentEncoding(h *fasthttp.ResponseHeader) manifest.Encoding {
 }
 
 // asset serves a build file, the SPA fallback, or the right 4xx/503.
-func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot) outcome {
-	p, ok := decodePath(utils.UnsafeString(c.Request().URI().PathOriginal()))
-	if !ok {
-		return s.writeStatus(c, fiber.StatusBadRequest, outBadRequest)
-	}
+func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) outcome {
 	if snap.Current == nil {
 		c.Set("Retry-After", "5")
 		return s.writeStatus(c, fiber.StatusServiceUnavailable, outUnavailable)
@@ -139,7 +137,7 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot) outcome {
 		}
 		return s.writeStatus(c, res.status, res.outcome)
 	}
-	return s.writeFile(c, res.file, res.outcome, snap.Version())
+	return s.writeFile(c, res.file, res.outcome)
 }
 
 // logAccess writes the request's access line; its duration runs from the
@@ -162,9 +160,7 @@ func (s *server) errorHandler(c *fiber.Ctx, err error) error {
 	}
 	h := &c.Response().Header
 	h.DisableNormalizing()
-	if v := s.builds.Snapshot().Version(); v != "" {
-		h.Set("Skewless-Version", v)
-	}
+	setVersion(h, s.builds.Snapshot().Version())
 	h.Set("Cache-Control", cacheNever)
 	return c.Status(code).SendString(utils.StatusMessage(code))
 }

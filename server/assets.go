@@ -19,10 +19,7 @@ const (
 // contract gives hashed and unhashed files. Bytes and header values were
 // prepared at load: nothing here reads the disk for an in-memory file,
 // compresses or formats a date.
-//
-// version is the Skewless-Version the response carries (the handler has
-// set it already; a prepared header replaces all of them).
-func (s *server) writeFile(c *fiber.Ctx, f *manifest.File, out outcome, version string) outcome {
+func (s *server) writeFile(c *fiber.Ctx, f *manifest.File, out outcome) outcome {
 	req, h := &c.Request().Header, &c.Response().Header
 	rangeHdr := utils.UnsafeString(req.PeekCanonical(hdrRange))
 	enc := manifest.Identity
@@ -41,7 +38,7 @@ func (s *server) writeFile(c *fiber.Ctx, f *manifest.File, out outcome, version 
 	}
 	rep := f.Variant(enc)
 	if rangeHdr == "" || !checkIfRange(utils.UnsafeString(req.PeekCanonical(hdrIfRange)), rep, f.ModTime) {
-		setFullHeaders(h, f, p, enc, immutable, utils.UnsafeBytes(version))
+		setFullHeaders(h, f, p, enc, immutable)
 		writeBody(c, rep, 0, rep.Size)
 		return out
 	}

@@ -10,10 +10,10 @@ import (
 
 // endpoint serves /_skewless/...: the helper, the version, health and the
 // event stream. Every JSON answer is no-store: it describes this instant.
-func (s *server) endpoint(c *fiber.Ctx, snap *manifest.Snapshot) outcome {
-	switch c.Path() {
+func (s *server) endpoint(c *fiber.Ctx, snap *manifest.Snapshot, p string) outcome {
+	switch p {
 	case "/_skewless/client.js":
-		s.writeFile(c, &manifest.File{Content: s.client}, outEndpoint, snap.Version())
+		s.writeFile(c, &manifest.File{Content: s.client}, outEndpoint)
 		return outEndpoint
 	case "/_skewless/version":
 		return s.writeJSON(c, fiber.StatusOK, versionBody(snap))
@@ -23,7 +23,7 @@ func (s *server) endpoint(c *fiber.Ctx, snap *manifest.Snapshot) outcome {
 		}
 		return s.writeJSON(c, fiber.StatusOK, map[string]string{"status": "ok", "version": snap.Version()})
 	case "/_skewless/events":
-		return s.events.serve(c)
+		return s.events.serve(c, snap.Version())
 	}
 	return s.writeStatus(c, fiber.StatusNotFound, outEndpoint)
 }

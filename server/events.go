@@ -56,7 +56,8 @@ const retryMillis = 3000
 // starts only when nothing failed in between: counted here, a stream
 // fasthttp never started would hold its slot forever. A stream that finds
 // the last slot taken there (a race with another) answers the 503 itself.
-func (h *hub) serve(c *fiber.Ctx) outcome {
+// version is the Skewless-Version the stream's own head carries.
+func (h *hub) serve(c *fiber.Ctx, version string) outcome {
 	if h.open.Load() >= h.max || h.closed.Load() {
 		c.Set("Retry-After", "10")
 		c.Set("Cache-Control", cacheNever)
@@ -73,8 +74,8 @@ func (h *hub) serve(c *fiber.Ctx) outcome {
 	}
 	// c is recycled when the handler returns: copy what the stream needs.
 	lastID, _ := strconv.ParseUint(string(c.Request().Header.Peek("Last-Event-ID")), 10, 64)
+	setVersion(rh, version)
 	head := streamHead(rh)
-	version := string(rh.PeekCanonical(hdrVersion))
 	// The stream takes the connection over: fasthttp's write buffer and
 	// its body pipe are given back, and one goroutine writes the events
 	// straight to the socket. An open stream then holds little more than

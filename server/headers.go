@@ -3,6 +3,7 @@ package main
 import (
 	"sync/atomic"
 
+	"github.com/gofiber/fiber/v2/utils"
 	"github.com/valyala/fasthttp"
 
 	"github.com/skewless/skewless/manifest"
@@ -85,9 +86,9 @@ func setFileHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders
 	h.AddBytesKV(hdrNoSniff, valNoSniff)
 }
 
-// setFullHeaders gives h (whatever it held) the headers of a 200 with the
-// whole representation of f in coding enc, and Skewless-Version.
-func setFullHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders, enc manifest.Encoding, immutable bool, version []byte) {
+// setFullHeaders replaces whatever h held with the headers of a 200 with
+// the whole representation of f in coding enc.
+func setFullHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders, enc manifest.Encoding, immutable bool) {
 	imm := 0
 	if immutable {
 		imm = 1
@@ -101,8 +102,12 @@ func setFullHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders
 		p.full[enc][imm].Store(full) // a racing request may store its own: the same
 	}
 	full.CopyTo(h)
-	if len(version) > 0 {
-		h.AddBytesKV(hdrVersion, version)
+}
+
+// setVersion adds Skewless-Version: v, unless no build is current.
+func setVersion(h *fasthttp.ResponseHeader, v string) {
+	if v != "" {
+		h.AddBytesKV(hdrVersion, utils.UnsafeBytes(v))
 	}
 }
 

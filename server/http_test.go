@@ -902,3 +902,20 @@ func TestRequestHeaderNamesInAnyCase(t *testing.T) {
 		}
 	}
 }
+
+// TestReservedPrefixOnTheDecodedPath: /_skewless/ is reserved however the
+// path spells it: a doubled slash or an encoded one still reaches the
+// endpoint, never the SPA fallback or a build's file.
+func TestReservedPrefixOnTheDecodedPath(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, testConfig(t, buildsWith(t, fixtures, "v1")))
+	for _, p := range []string{"/_skewless/version", "//_skewless/version", "/_skewless%2Fversion"} {
+		resp, body := ts.get(t, "GET", p)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || !strings.Contains(body, `"version":"v1"`) {
+			t.Errorf("%s: %d %q %.60q; want the version endpoint", p, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
+	if resp, _ := ts.get(t, "GET", "/_skewless/nope"); resp.StatusCode != 404 {
+		t.Errorf("/_skewless/nope: %d, want 404", resp.StatusCode)
+	}
+}
