@@ -220,3 +220,20 @@ func TestNoAccessLinesPastInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessLineForRefusedHead: a request the HTTP layer refuses before the
+// handler (a malformed head) is logged and counted too. (A head it is too
+// large to read gets its 431 the same way, but the reset of the unread
+// rest can take the answer away from a test.)
+func TestAccessLineForRefusedHead(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, testConfig(t, buildsWith(t, fixtures, "v1")))
+	a := sendRaw(strings.TrimPrefix(ts.URL, "http://"), hostileRequest{"GET", "/", "HTTP/1.1", []string{"Content-Length: abc"}})
+	if a.err != nil || a.status != 400 {
+		t.Fatalf("status %d (%v), want 400", a.status, a.err)
+	}
+	lines := decodeAccessLines(t, ts.AccessLines())
+	if len(lines) != 1 || lines[0].Status != 400 || lines[0].Outcome != "bad-request" {
+		t.Fatalf("access lines %+v; want one with status 400, outcome bad-request", lines)
+	}
+}

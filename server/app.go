@@ -2,6 +2,7 @@ package main
 
 import (
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -74,9 +75,8 @@ func (s *server) methodNotAllowed(ctx *fasthttp.RequestCtx) {
 	h.Set("Cache-Control", cacheNever)
 	h.SetContentType("text/plain; charset=utf-8")
 	ctx.SetStatusCode(fiber.StatusMethodNotAllowed)
-	ctx.SetBodyString("Method Not Allowed\n")
-	s.metrics.count(outNotAllowed, manifest.Identity, len(ctx.Response.Body()))
-	s.logAccess(ctx, outNotAllowed, len(ctx.Response.Body()))
+	ctx.SetBodyString(statusBody(fiber.StatusMethodNotAllowed))
+	s.finish(ctx, outNotAllowed, ctx.Time())
 }
 
 func (s *server) handle(c *fiber.Ctx) error {
@@ -97,10 +97,18 @@ func (s *server) handle(c *fiber.Ctx) error {
 	}
 	// Last: a prepared header set copied into the response replaces all.
 	setVersion(h, snap.Version())
-	bytes := bodyBytes(c.Response())
-	s.metrics.count(out, sentEncoding(&c.Response().Header), bytes)
-	s.logAccess(c.Context(), out, bytes)
+	s.finish(c.Context(), out, c.Context().Time())
 	return nil
+}
+
+// finish counts the answer in the metrics and writes its access line,
+// timed from start.
+func (s *server) finish(ctx *fasthttp.RequestCtx, out outcome, start time.Time) {
+	bytes := bodyBytes(&ctx.Response)
+	s.metrics.count(out, sentEncoding(&ctx.Response.Header), bytes)
+	if s.access != nil {
+		s.access.write(ctx.Request.Header.Method(), ctx.Request.URI().PathOriginal(), ctx.Response.StatusCode(), bytes, start, out)
+	}
 }
 
 // bodyBytes is the size of the body about to be sent.
@@ -140,17 +148,11 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) outcome 
 	return s.writeFile(c, res.file, res.outcome)
 }
 
-// logAccess writes the request's access line; its duration runs from the
-// moment fasthttp had read the request head.
-func (s *server) logAccess(c *fasthttp.RequestCtx, out outcome, bytes int) {
-	if s.access != nil {
-		s.access.write(c.Request.Header.Method(), c.Request.URI().PathOriginal(), c.Response.StatusCode(), bytes, c.Time(), out)
-	}
-}
-
 // errorHandler answers errors Fiber raises itself (a malformed request
-// line, a body too large) with their status and its standard text only:
-// error text is for logs, never for clients.
+// line, a head over readBufferSize, a body too large) with their status
+// and its standard text only: error text is for logs, never for clients.
+// They are counted and logged as bad requests, untimed: the request may
+// never have been read.
 func (s *server) errorHandler(c *fiber.Ctx, err error) error {
 	code := fiber.StatusInternalServerError
 	if e, ok := err.(*fiber.Error); ok {
@@ -162,5 +164,7 @@ func (s *server) errorHandler(c *fiber.Ctx, err error) error {
 	h.DisableNormalizing()
 	setVersion(h, s.builds.Snapshot().Version())
 	h.Set("Cache-Control", cacheNever)
-	return c.Status(code).SendString(utils.StatusMessage(code))
+	err = c.Status(code).SendString(utils.StatusMessage(code))
+	s.finish(c.Context(), outBadRequest, time.Now())
+	return err
 }
