@@ -37,34 +37,28 @@ func (s *server) writeFile(c *fiber.Ctx, f *manifest.File, out outcome) outcome 
 		return outNotModified
 	}
 	rep := f.Variant(enc)
-	if rangeHdr == "" || !checkIfRange(utils.UnsafeString(req.PeekCanonical(hdrIfRange)), rep, f.ModTime) {
-		setFullHeaders(h, f, p, enc, immutable)
-		writeBody(c, rep, 0, rep.Size)
-		return out
+	// A Range is honoured only when If-Range (if any) still holds, and
+	// answered as RFC 9110 §14.2 allows: 206, 416, or the whole file for a
+	// range it ignores.
+	res := rangeIgnore
+	var start, n int64
+	if rangeHdr != "" && checkIfRange(utils.UnsafeString(req.PeekCanonical(hdrIfRange)), rep, f.ModTime) {
+		start, n, res = parseRange(rangeHdr, rep.Size)
 	}
-	setFileHeaders(h, f, p, enc, immutable)
-	setRepresentationHeaders(h, p, enc)
-	return s.writeRange(c, rep, rangeHdr, out)
-}
-
-// writeRange answers a Range request of the identity bytes: 206 with the
-// range, 416 when none of it exists, or the whole file for a range it
-// ignores (RFC 9110 §14.2).
-func (s *server) writeRange(c *fiber.Ctx, rep *manifest.Representation, rangeHdr string, out outcome) outcome {
-	h := &c.Response().Header
-	start, n, res := parseRange(rangeHdr, rep.Size)
 	switch res {
 	case rangeUnsatisfiable:
 		h.Set("Content-Range", "bytes */"+strconv.FormatInt(rep.Size, 10))
-		h.Del("ETag")
 		return s.writeStatus(c, fiber.StatusRequestedRangeNotSatisfiable, out)
 	case rangeSatisfiable:
-		c.Status(fiber.StatusPartialContent)
+		setFileHeaders(h, f, p, enc, immutable)
+		setRepresentationHeaders(h, p, enc)
 		h.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(start+n-1, 10)+"/"+strconv.FormatInt(rep.Size, 10))
+		c.Status(fiber.StatusPartialContent)
 		writeBody(c, rep, start, n)
-	default:
-		writeBody(c, rep, 0, rep.Size)
+		return out
 	}
+	setFullHeaders(h, f, p, enc, immutable)
+	writeBody(c, rep, 0, rep.Size)
 	return out
 }
 

@@ -476,6 +476,12 @@ func TestServeRange(t *testing.T) {
 				}
 			case 416:
 				assertHeader(t, resp, "Content-Range", "bytes */"+strconv.Itoa(size))
+				// A status answer about no representation: none of the
+				// file's validators or body headers.
+				assertHeader(t, resp, "Cache-Control", "no-store")
+				for _, name := range []string{"ETag", "Last-Modified", "Vary", "Accept-Ranges"} {
+					assertHeader(t, resp, name, "")
+				}
 			case 200:
 				assertHeader(t, resp, "Content-Range", "")
 				if body != string(file) {
