@@ -50,6 +50,9 @@ type Observer interface {
 	Loaded(b *Build)
 	// Invalid: a build was found invalid.
 	Invalid(version string, problems []string)
+	// Activated: a snapshot with a newly activated current build was
+	// published (activations between two snapshots count once).
+	Activated(version string, seq uint64)
 }
 
 type nopObserver struct{}
@@ -57,6 +60,7 @@ type nopObserver struct{}
 func (nopObserver) Rescanned(string)         {}
 func (nopObserver) Loaded(*Build)            {}
 func (nopObserver) Invalid(string, []string) {}
+func (nopObserver) Activated(string, uint64) {}
 
 func (c RegistryConfig) withDefaults() RegistryConfig {
 	if c.Settle == 0 {
@@ -94,6 +98,7 @@ type Registry struct {
 	// Only accessed from the run goroutine (and Start, before it runs).
 	hist        *History
 	histStat    os.FileInfo
+	servedSeq   uint64 // the sequence of the last activation counted by the Observer
 	loaded      map[string]*Build
 	folders     map[string]*folder
 	watcher     *fsnotify.Watcher
@@ -157,6 +162,7 @@ func (r *Registry) Start(ctx context.Context) error {
 		r.log.Error("state file unusable; rebuilding it from the build folders", zap.Error(err))
 	}
 	r.hist = hist
+	r.servedSeq = hist.Seq // what this process activates counts, not the past
 	r.histStat, _ = os.Stat(statePath(r.cfg.Dir))
 	if err := r.firstScan(ctx); err != nil {
 		w.Close()
@@ -335,6 +341,10 @@ func (r *Registry) publish(cur *Build, live []*Build) {
 		s.Seq = 0
 	}
 	old := r.snap.Swap(s)
+	if cur != nil && s.Seq != r.servedSeq {
+		r.servedSeq = s.Seq
+		r.cfg.Observer.Activated(s.Version(), s.Seq)
+	}
 	if old.Seq != s.Seq || old.Version() != s.Version() {
 		r.notifyMu.Lock()
 		close(r.notify)

@@ -109,18 +109,8 @@ func (b *buildStates) Collect(ch chan<- prometheus.Metric) {
 
 var _ prometheus.Collector = (*buildStates)(nil)
 
-// countActivations follows the registry until ctx ends.
-func (m *metrics) countActivations(ctx context.Context, src changeSource) {
-	for {
-		ch := src.Changed()
-		select {
-		case <-ctx.Done():
-			return
-		case <-ch:
-			m.activations.Inc()
-		}
-	}
-}
+// Activated implements manifest.Observer.
+func (m *metrics) Activated(string, uint64) { m.activations.Inc() }
 
 // startMetrics serves /metrics on addr, a listener of its own: metrics
 // are never on the public port. An empty addr turns it off.

@@ -44,6 +44,7 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 		`skewless_events_sent_total 1`,
 		`skewless_builds{state="current"} 1`,
 		`skewless_activation_seq 1`,
+		`skewless_activations_total 1`, // the first start's
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("metrics lack %q", want)
@@ -60,6 +61,19 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	eventually(t, 5*time.Second, "invalid build counted", func() bool {
 		_, body := do(t, "GET", metricsURL)
 		return strings.Contains(body, "skewless_invalid_builds_total 1\n") && strings.Contains(body, `skewless_builds{state="invalid"} 1`)
+	})
+
+	// A deploy is one more activation; the current build's removal hands
+	// over to the live one, one more again.
+	dropBuild(t, ts.Dir, fixtures+"/v2", "v2")
+	waitVersion(t, ts, "v2", 5*time.Second)
+	if err := os.RemoveAll(ts.Dir + "/v2"); err != nil {
+		t.Fatal(err)
+	}
+	waitVersion(t, ts, "v1", 5*time.Second)
+	eventually(t, 5*time.Second, "three activations counted", func() bool {
+		_, body := do(t, "GET", metricsURL)
+		return strings.Contains(body, "skewless_activations_total 3\n")
 	})
 
 	// The public listener has no metrics: /metrics there is a client-side

@@ -72,7 +72,6 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 	s := &server{cfg: cfg, builds: reg, log: log, access: access, client: helper,
 		events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: m}
 	m.follow(s)
-	go s.metrics.countActivations(ctx, reg)
 	app := newApp(s)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
