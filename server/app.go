@@ -2,6 +2,7 @@ package main
 
 import (
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,6 +27,7 @@ type server struct {
 	client  *manifest.Content // /_skewless/client.js, prepared at start
 	events  *hub
 	metrics *metrics
+	bodies  atomic.Pointer[snapshotBodies] // /_skewless/ JSON of the last snapshot asked about
 }
 
 const reservedPrefix = "/_skewless/"

@@ -16,12 +16,10 @@ func (s *server) endpoint(c *fiber.Ctx, snap *manifest.Snapshot, p string) outco
 		s.writeFile(c, &manifest.File{Content: s.client}, outEndpoint)
 		return outEndpoint
 	case "/_skewless/version":
-		return s.writeJSON(c, fiber.StatusOK, versionBody(snap))
+		return s.writeJSON(c, fiber.StatusOK, s.bodiesOf(snap).version)
 	case "/_skewless/health":
-		if snap.Current == nil {
-			return s.writeJSON(c, fiber.StatusServiceUnavailable, map[string]string{"status": "no current build"})
-		}
-		return s.writeJSON(c, fiber.StatusOK, map[string]string{"status": "ok", "version": snap.Version()})
+		b := s.bodiesOf(snap)
+		return s.writeJSON(c, b.healthCode, b.health)
 	case "/_skewless/events":
 		return s.events.serve(c, snap.Version())
 	}
@@ -50,11 +48,35 @@ func versionBody(snap *manifest.Snapshot) versionJSON {
 	return out
 }
 
-func (s *server) writeJSON(c *fiber.Ctx, code int, v any) outcome {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return s.writeStatus(c, fiber.StatusInternalServerError, outEndpoint)
+// snapshotBodies are the version and health answers for one snapshot,
+// made once: every tab asks when it becomes visible, and APIs poll.
+type snapshotBodies struct {
+	snap            *manifest.Snapshot
+	version, health []byte
+	healthCode      int
+}
+
+// bodiesOf returns the answers for snap, made on the first request that
+// sees it.
+func (s *server) bodiesOf(snap *manifest.Snapshot) *snapshotBodies {
+	if b := s.bodies.Load(); b != nil && b.snap == snap {
+		return b
 	}
+	// Marshalling strings cannot fail.
+	b := &snapshotBodies{snap: snap, healthCode: fiber.StatusOK}
+	b.version, _ = json.Marshal(versionBody(snap))
+	if snap.Current == nil {
+		b.healthCode = fiber.StatusServiceUnavailable
+		b.health, _ = json.Marshal(map[string]string{"status": "no current build"})
+	} else {
+		b.health, _ = json.Marshal(map[string]string{"status": "ok", "version": snap.Version()})
+	}
+	s.bodies.Store(b)
+	return b
+}
+
+// writeJSON answers with a JSON body b that must not change afterwards.
+func (s *server) writeJSON(c *fiber.Ctx, code int, b []byte) outcome {
 	h := &c.Response().Header
 	h.Set("Cache-Control", cacheNever)
 	h.SetContentType("application/json; charset=utf-8")
