@@ -71,7 +71,10 @@ func (r *Registry) adoptFolders(ctx context.Context, present map[string]bool) {
 			r.invalid(r.folders[v], err)
 			continue
 		}
-		info, _ := os.Stat(r.buildDir(v))
+		info, err := os.Stat(r.buildDir(v))
+		if err != nil {
+			continue // gone since it was loaded: its removal event follows
+		}
 		valid = append(valid, cand{v, info.ModTime(), b})
 	}
 	if len(valid) == 0 {
