@@ -116,15 +116,23 @@ func TestRegistryReusesSharedContent(t *testing.T) {
 	}
 }
 
-// A current build whose folder was deleted while the server was down hands
-// over to the live one on start, as when it goes while running.
-func TestStartWithCurrentFolderGone(t *testing.T) {
+// v2OverV1 returns a builds folder whose state has v2 current and v1 live,
+// as a registry that saw v2 deployed over v1 left it (and stopped).
+func v2OverV1(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	copyBuild(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
 	r, _ := startRegistry(t, dir, time.Hour)
 	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
 	waitFor(t, 5*time.Second, "v2 current", func() bool { return r.Snapshot().Version() == "v2" })
 	r.Close()
+	return dir
+}
+
+// A current build whose folder was deleted while the server was down hands
+// over to the live one on start, as when it goes while running.
+func TestStartWithCurrentFolderGone(t *testing.T) {
+	dir := v2OverV1(t)
 	if err := os.RemoveAll(filepath.Join(dir, "v2")); err != nil {
 		t.Fatal(err)
 	}
@@ -159,12 +167,7 @@ func TestFirstStartValidatesAnInvalidFolderOnce(t *testing.T) {
 // When the state file cannot be written, a live build that fails to load
 // is left out of what is served; the registry does not retry without end.
 func TestUnwritableStateWithABrokenLiveBuild(t *testing.T) {
-	dir := t.TempDir()
-	copyBuild(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
-	r, _ := startRegistry(t, dir, time.Hour)
-	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
-	waitFor(t, 5*time.Second, "v2 current", func() bool { return r.Snapshot().Version() == "v2" })
-	r.Close()
+	dir := v2OverV1(t)
 	if err := os.Remove(filepath.Join(dir, "v1", "index.html")); err != nil {
 		t.Fatal(err)
 	}
