@@ -163,6 +163,18 @@ build_next() {
   done
 }
 
+build_angular() {
+  cd "$APPS/angular"
+  export NG_CLI_ANALYTICS=false
+  for v in ng1 ng2; do
+    echo "== angular $v"
+    rm -rf dist .angular
+    # The version reaches the code through the builder's define option.
+    npx --no-install ng build --define "APP_VERSION='$v'" >/dev/null
+    copy_out dist/fixture/browser "$1/angular-builds/$v"
+  done
+}
+
 # build_one NAME OUTROOT
 build_one() {
   local name="$1" out="$2"
