@@ -175,6 +175,26 @@ build_angular() {
   done
 }
 
+build_react_router() {
+  cd "$APPS/react-router"
+  for v in rr1 rr2; do
+    echo "== react-router $v"
+    rm -rf build .react-router
+    APP_VERSION="$v" npx --no-install react-router build >/dev/null
+    copy_out build/client "$1/react-router-builds/$v"
+  done
+}
+
+build_parcel() {
+  cd "$APPS/parcel"
+  for v in pc1 pc2; do
+    echo "== parcel $v"
+    rm -rf dist .parcel-cache
+    APP_VERSION="$v" npx --no-install parcel build --log-level warn
+    copy_out dist "$1/parcel-builds/$v"
+  done
+}
+
 # build_one NAME OUTROOT
 build_one() {
   local name="$1" out="$2"
