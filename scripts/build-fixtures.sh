@@ -206,6 +206,16 @@ build_astro() {
   done
 }
 
+build_rsbuild_vue() {
+  cd "$APPS/rsbuild-vue"
+  for v in rs1 rs2; do
+    echo "== rsbuild-vue $v"
+    rm -rf dist node_modules/.cache
+    APP_VERSION="$v" npx --no-install rsbuild build --log-level warn
+    copy_out dist "$1/rsbuild-vue-builds/$v"
+  done
+}
+
 # build_one NAME OUTROOT
 build_one() {
   local name="$1" out="$2"
