@@ -193,7 +193,7 @@ func roleOf(p string, s *scan) string {
 		}
 	}
 	if p == NotFoundPage {
-		return "404 page (document navigations without SPA fallback)"
+		return "404 page"
 	}
 	return ""
 }
