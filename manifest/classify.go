@@ -1,6 +1,9 @@
 package manifest
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Rule names what decided whether a file is immutable (cached for a year)
 // or revalidated on every use; `skewless inspect` prints it beside each file.
@@ -111,7 +114,9 @@ var perBuildFolders = []string{"_nuxt/builds/"}
 // with numbers only at their ends: MyLogo12, banner01, image-v2, white-2x;
 // Pdb96Lyk has its digits inside); with letters only, not human-shaped
 // (SemiBold, Settings, DOWNLOAD) unless a word of it has four consonants
-// in a row, as random letters do (DPfrhiVb, ZIPWLCQN) and words rarely do.
+// in a row, as random letters do (DPfrhiVb, ZIPWLCQN) and words rarely do,
+// or it is esbuild's base32 after a name esbuild or Angular writes
+// (main-TYAHPSAU.js).
 // So Inter-SemiBold.woff2, app-settings.json, og-image-1200x630.png,
 // favicon.ico, remoteEntry.js and sw.js stay revalidated, and so does any
 // bare 8-character name outside those folders: MyLogo12.png is as likely
@@ -246,6 +251,9 @@ func hashRule(stem string, folder bool) Rule {
 			if r := tokenRule(part[n-8:], posDash, folder); r != "" {
 				return r
 			}
+			if esbuildOutput(part[:n-9], part[n-8:]) {
+				return RuleBase32
+			}
 		}
 		if d := strings.LastIndexByte(part, '-'); d > 0 {
 			if r := tokenRule(part[d+1:], posDash, folder); r != "" {
@@ -259,6 +267,18 @@ func hashRule(stem string, folder bool) Rule {
 		}
 	}
 	return ""
+}
+
+// esbuildNames are the names esbuild and the Angular CLI give their
+// outputs: chunk-[hash] (esbuild's default chunkNames) and Angular's
+// entry points.
+var esbuildNames = []string{"chunk", "main", "polyfills", "styles", "scripts", "worker"}
+
+// esbuildOutput accepts a base32 hash of capitals only (one esbuild hash
+// in five has no digit), pronounceable or not, after a name esbuild or
+// Angular writes: main-TYAHPSAU.js, chunk-KJYHYUHE.js.
+func esbuildOutput(name, t string) bool {
+	return isBase32(t) && classesOf(t).upper && !classesOf(t).digit && slices.Contains(esbuildNames, name)
 }
 
 // tokenRule decides whether one token is a content hash at pos.
@@ -290,9 +310,14 @@ func tokenRule(t string, pos position, folder bool) Rule {
 		if !folder && humanShaped(t) {
 			return ""
 		}
-	case len(t) != 8, !c.upper, isWords(t, folder):
+	case len(t) != 8, !c.upper:
 		// Longer bare tokens (Turbopack's) mix in digits; letters without
 		// a capital are a word ("eslintrc") more often than a hash.
+		return ""
+	case folder && pos == posDot:
+		// Name.HASH.ext is the framework's own shape there (Astro's
+		// ClientRouter…lang.Bcn-gyid.js).
+	case isWords(t, folder):
 		return ""
 	}
 	switch {

@@ -38,6 +38,8 @@ var classifyTests = []struct {
 	{"esbuild hash of letters only", "chunks/about-ZIPWLCQN.js", true, RuleBase32},
 	{"esbuild hash of digits at its ends", "main-HAM52357.js", true, RuleBase32},
 	{"angular styles", "styles-WUZDRTJB.css", true, RuleBase32},
+	{"angular main, a pronounceable hash", "main-TYAHPSAU.js", true, RuleBase32},
+	{"capitals after another name", "logo-TYAHPSAU.png", false, RuleNoHash},
 	// webpack, CRA, Rspack/Rsbuild, Parcel: name.[contenthash].ext, hex.
 	{"cra main", "static/js/main.ec5f49ea.js", true, RuleHex},
 	{"cra chunk", "static/js/908.c2bf3acc.chunk.js", true, RuleHex},
@@ -70,6 +72,8 @@ var classifyTests = []struct {
 	// Astro.
 	{"astro chunk", "_astro/Counter.BmHmUd3k.js", true, RuleBase64},
 	{"astro image", "_astro/hero.BnXnGZZP_Z1Mmyim.webp", true, RuleFolder},
+	{"astro hash that reads like words", "_astro/ClientRouter.astro_astro_type_script_index_0_lang.Bcn-gyid.js", true, RuleFolder},
+	{"astro lower-case part", "_astro/page.settings.js", false, RuleNoHash},
 	// Next.js: Turbopack and webpack under _next/static/.
 	{"turbopack chunk", "_next/static/chunks/0cz1d0mv5g_q7.js", true, RuleFolder},
 	{"turbopack chunk with a dash", "_next/static/chunks/08mika-44sn50.js", true, RuleFolder},
