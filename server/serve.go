@@ -106,7 +106,7 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 }
 
 func loaderConfig(cfg serveConfig) manifest.LoaderConfig {
-	lc := manifest.LoaderConfig{ReadyFile: cfg.ReadyFile, Annotate: prepareHeaders}
+	lc := manifest.LoaderConfig{ReadyFile: cfg.ReadyFile, Annotate: prepareHeaders, Immutable: cfg.immutable}
 	if cfg.Inject {
 		lc.TransformHTML = func(version string, doc []byte) []byte {
 			return injectHead(doc, helperTag(version))
