@@ -86,7 +86,7 @@ func (l *Loader) Inspect(version, dir string) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	facts, problems := validate(s, l.cfg.ReadyFile)
+	facts, problems := validate(s, l.cfg.ReadyFile, readIndex(s))
 	sum := Summary{}
 	for rel, f := range s.files {
 		if !Servable(rel) || isSibling(s, rel) {
@@ -117,7 +117,7 @@ func (l *Loader) Load(ctx context.Context, version, dir string) (*Build, error) 
 	if err != nil {
 		return nil, err
 	}
-	facts, problems := validate(s, l.cfg.ReadyFile)
+	facts, problems := validate(s, l.cfg.ReadyFile, readIndex(s))
 	if len(problems) > 0 {
 		return nil, &InvalidError{Version: version, Problems: problems}
 	}

@@ -167,7 +167,7 @@ func resolveSnapshot(t testing.TB) (*manifest.Snapshot, map[string]*manifest.Bui
 		"cur": resolveBuild(t, "v2", dir),
 		"old": resolveBuild(t, "v1", filepath.Join(fixtures, "v1")),
 		"older": resolveTempBuild(t, "v0", map[string]string{
-			"index.html":                "<title>v0</title>",
+			"index.html":                "<title>v0</title><p>v0",
 			"old-only.html":             "<p>old",
 			"legacy.txt":                "legacy",
 			"assets/legacy-BRh8Y3xK.js": "legacy()",
