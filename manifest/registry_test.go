@@ -17,7 +17,9 @@ const fixtureBuilds = "../fixtures/builds"
 func startRegistry(t *testing.T, dir string, rescan time.Duration) (*Registry, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
-	r, err := NewRegistry(RegistryConfig{Dir: dir, Loader: NewLoader(LoaderConfig{}), Grace: time.Hour, Keep: 10,
+	l := NewLoader(LoaderConfig{Log: zap.New(core)})
+	t.Cleanup(l.Close)
+	r, err := NewRegistry(RegistryConfig{Dir: dir, Loader: l, Grace: time.Hour, Keep: 10,
 		Settle: 20 * time.Millisecond, Rescan: rescan, Log: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
