@@ -102,3 +102,35 @@ func TestVariantsSwapInWhileServing(t *testing.T) {
 		assertStatus(t, resp, 304)
 	}
 }
+
+// TestRestartServesCachedVariants: a restart reads the variants the
+// process before made from <builds>/.skewless/cache/: nothing is
+// compressed again, and brotli is served at once.
+func TestRestartServesCachedVariants(t *testing.T) {
+	dir := buildsWith(t, fixtures, "v1")
+	ts := startServer(t, testConfig(t, dir))
+	first := ts.Logs.FilterMessage("variants ready").All()
+	if len(first) != 1 || first[0].ContextMap()["compressed"].(int64) == 0 {
+		t.Fatalf("first start: %v, want v1's files compressed", first)
+	}
+	ts.Stop()
+	entries, err := os.ReadDir(filepath.Join(dir, ".skewless", "cache"))
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no variant cache after a start: %v", err)
+	}
+
+	ts = startServing(t, testConfig(t, dir))
+	resp, body := ts.get(t, "GET", viteV1Report, "Accept-Encoding: br")
+	assertHeader(t, resp, "Content-Encoding", "br")
+	if decodeBody(t, "br", body) != string(fixtureFileBytes(t, fixtures, "v1", viteV1Report)) {
+		t.Error("cached brotli does not decode to the file")
+	}
+	loaded := ts.Logs.FilterMessage("build loaded").All()
+	if len(loaded) != 1 || loaded[0].ContextMap()["cached"].(int64) == 0 || loaded[0].ContextMap()["deferred"] != int64(0) {
+		t.Fatalf("restart: %v, want every variant from the cache", loaded)
+	}
+	ts.waitCompressed(t)
+	if ready := ts.Logs.FilterMessage("variants ready").All(); ready[0].ContextMap()["compressed"] != int64(0) {
+		t.Errorf("restart compressed again: %v", ready[0].ContextMap())
+	}
+}
