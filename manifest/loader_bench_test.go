@@ -18,6 +18,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,13 +58,29 @@ func BenchmarkLoad20000(b *testing.B) {
 		built := timedLoad(b, l, "v1", dir)
 		b.StopTimer()
 		l.Close()
-		runtime.GC()
+		debug.FreeOSMemory()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "MiB-heap")
+		b.ReportMetric(float64(rss(b))/(1<<20), "MiB-rss")
 		runtime.KeepAlive(built)
 		b.StartTimer()
 	}
+}
+
+// rss is the process's resident set size (Linux).
+func rss(b *testing.B) int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if kb, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
+			return n << 10
+		}
+	}
+	return 0
 }
 
 // BenchmarkLoadNuxtChunk loads a Nuxt-like build whose entry is one 178 KB
