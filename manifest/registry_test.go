@@ -28,6 +28,12 @@ func startRegistry(t *testing.T, dir string, rescan time.Duration) (*Registry, *
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
+	// As moments after the builds went live: their background compression
+	// would otherwise compete with the tests' copies, which must not pause
+	// for the 20ms settle time.
+	if err := l.WaitCompressed(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	return r, logs
 }
 
