@@ -26,7 +26,18 @@ func startRegistry(t *testing.T, dir string, rescan time.Duration) (*Registry, *
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
+	waitStartup(t, r)
 	return r, logs
+}
+
+// waitStartup waits until the builds found at start are loaded.
+func waitStartup(t *testing.T, r *Registry) {
+	t.Helper()
+	select {
+	case <-r.StartupDone():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the builds found at start did not load within 20s")
+	}
 }
 
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
@@ -46,7 +57,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 // that must go unnoticed.
 func blindWatcher(t *testing.T, r *Registry, dir string) {
 	t.Helper()
-	if err := r.watcher.Remove(dir); err != nil {
+	if err := r.w.fsw.Remove(dir); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -63,7 +74,7 @@ func TestOverflowTriggersRescan(t *testing.T) {
 	}
 	blindWatcher(t, r, dir)
 	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
-	r.watcher.Errors <- fsnotify.ErrEventOverflow
+	r.w.fsw.Errors <- fsnotify.ErrEventOverflow
 	waitFor(t, 5*time.Second, "v2 current after the overflow rescan", func() bool { return r.Snapshot().Version() == "v2" })
 	if logs.FilterMessage("watcher error; rescanning").FilterField(zap.String("reason", "overflow")).Len() != 1 {
 		t.Fatal("overflow not logged with its reason")
@@ -79,7 +90,7 @@ func TestPeriodicRescanWithoutEvents(t *testing.T) {
 	blindWatcher(t, r, dir)
 	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
 	waitFor(t, 5*time.Second, "v2 current by rescan", func() bool { return r.Snapshot().Version() == "v2" })
-	if f := r.Snapshot().LiveHashed("/assets/about-Br9WxIf2.js"); f == nil {
+	if f := r.Snapshot().LiveFile("/assets/about-Br9WxIf2.js"); f == nil {
 		t.Fatal("v1 not live after the rescan deploy")
 	}
 	if err := os.RemoveAll(filepath.Join(dir, "v1")); err != nil {
@@ -183,6 +194,7 @@ func TestUnwritableStateWithABrokenLiveBuild(t *testing.T) {
 		r2, err := NewRegistry(RegistryConfig{Dir: dir, Loader: NewLoader(LoaderConfig{}), Grace: time.Hour, Keep: 10,
 			Settle: 20 * time.Millisecond, Rescan: time.Hour, Log: zap.NewNop()})
 		if err == nil && r2.Start(context.Background()) == nil {
+			<-r2.StartupDone()
 			started <- r2
 		}
 		close(started)

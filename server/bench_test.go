@@ -28,6 +28,7 @@ func benchServer(b *testing.B, versions ...string) fasthttp.RequestHandler {
 		b.Fatal(err)
 	}
 	b.Cleanup(reg.Close)
+	<-reg.StartupDone()
 	helper, _ := manifest.NewContent("client.js", client.JS, reg.Snapshot().Current.Files["/index.html"].ModTime, prepareHeaders)
 	lines := newLineWriter(zapcore.AddSync(io.Discard), 256<<10, time.Second)
 	b.Cleanup(lines.Stop)

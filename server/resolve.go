@@ -96,7 +96,7 @@ func resolve(s *manifest.Snapshot, p string, spa bool) resolution {
 	if f := cleanURL(s, p, ext); f != nil {
 		return resolution{file: f, outcome: outServed, status: 200}
 	}
-	if f := s.LiveHashed(p); f != nil {
+	if f := s.LiveFile(p); f != nil {
 		return resolution{file: f, outcome: outServed, status: 200}
 	}
 	if s.RetiredBy(p) != "" {
