@@ -49,8 +49,15 @@ func testConfig(t testing.TB, dir string) serveConfig {
 // the builds found at start are loaded.
 func startServer(t testing.TB, cfg serveConfig) *testServer {
 	t.Helper()
+	return startServerLoaded(t, cfg, serveHooks{})
+}
+
+// startServerLoaded is startServer with hooks.
+func startServerLoaded(t testing.TB, cfg serveConfig, hooks serveHooks) *testServer {
+	t.Helper()
 	started := make(chan struct{})
-	ts := startServerHooks(t, cfg, serveHooks{started: func() { close(started) }})
+	hooks.started = func() { close(started) }
+	ts := startServerHooks(t, cfg, hooks)
 	select {
 	case <-started:
 	case err := <-ts.done:
