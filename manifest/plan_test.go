@@ -1,10 +1,12 @@
 package manifest
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -582,5 +584,94 @@ func runPlanCase(t *testing.T, tt planCase) {
 	}
 	if tt.check != nil {
 		tt.check(t, s, a)
+	}
+}
+
+// Ops are decided on the history the planner knows and applied to the
+// freshest one, where another process may have decided meanwhile: the
+// last explicit decision wins.
+func TestApplyOpOnAFresherState(t *testing.T) {
+	tests := []struct {
+		name   string
+		fresh  func() *History // the state when the op is written
+		op     stateOp
+		check  func(h *History) bool
+		expect string
+	}{
+		{
+			name:   "a drop with no activation since its decision becomes current",
+			fresh:  v1v2,
+			op:     stateOp{kind: opDeploy, version: "v3", ifSeq: 2, sum: Summary{Files: 9}},
+			check:  func(h *History) bool { return h.Current == "v3" && h.Seq == 3 && h.StateOf("v2") == Live },
+			expect: "v3 current at seq 3, v2 live",
+		},
+		{
+			name:  "a drop after which another process activated a build is ready",
+			fresh: func() *History { return with(v1v2(), func(h *History) { h.Activate("v1", Summary{}, planNow) }) },
+			op:    stateOp{kind: opDeploy, version: "v3", ifSeq: 2, sum: Summary{Files: 9}},
+			check: func(h *History) bool {
+				return h.Current == "v1" && h.Seq == 3 && h.StateOf("v3") == Ready && h.Builds["v3"].Files == 9
+			},
+			expect: "v1 current at seq 3, v3 ready with its size",
+		},
+		{
+			name: "a fallback after another process activated a build does not activate",
+			fresh: func() *History {
+				return with(activated("v0", "v1", "v2"), func(h *History) { h.Activate("v0", Summary{}, planNow) })
+			},
+			op: stateOp{kind: opFallback, version: "v2", next: "v1"},
+			check: func(h *History) bool {
+				return h.Current == "v0" && h.StateOf("v2") == Retired && h.StateOf("v1") == Live
+			},
+			expect: "v0 current, v2 retired, v1 live",
+		},
+		{
+			name:   "a retirement of a build another process made current is dropped",
+			fresh:  func() *History { return with(v1v2(), func(h *History) { h.Activate("v1", Summary{}, planNow) }) },
+			op:     stateOp{kind: opRetire, version: "v1"},
+			check:  func(h *History) bool { return h.Current == "v1" && h.StateOf("v1") == Current },
+			expect: "v1 current",
+		},
+		{
+			name:   "a pass-over of a build another process activated is dropped",
+			fresh:  func() *History { return with(v1v2(), func(h *History) { h.Activate("v3", Summary{}, planNow) }) },
+			op:     stateOp{kind: opPassOver, version: "v3"},
+			check:  func(h *History) bool { return h.Current == "v3" && h.Builds["v3"].PassedOver.IsZero() },
+			expect: "v3 current, not passed over",
+		},
+		{
+			name:   "an invalid mark on a build that served is kept off its history",
+			fresh:  v1v2,
+			op:     stateOp{kind: opInvalid, version: "v1", problems: []string{"x"}},
+			check:  func(h *History) bool { return h.StateOf("v1") == Live && len(h.Builds["v1"].Problems) == 0 },
+			expect: "v1 live, no problems",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.fresh()
+			applyOp(h, tt.op, planNow)
+			if !tt.check(h) {
+				t.Errorf("after %s %s: current %q seq %d, records %+v; want %s", tt.op.kind, tt.op.version, h.Current, h.Seq, h.Builds, tt.expect)
+			}
+		})
+	}
+}
+
+func TestStateText(t *testing.T) {
+	for s := Unknown; s <= Retired; s++ {
+		b, err := s.MarshalText()
+		var back State
+		if err != nil || back.UnmarshalText(b) != nil || back != s || string(b) != s.String() {
+			t.Errorf("%d: %q, %v, back %v", s, b, err, back)
+		}
+	}
+	b, _ := json.Marshal(BuildStatus{Version: "v1", State: Current})
+	if !strings.Contains(string(b), `"state":"current"`) {
+		t.Errorf("status JSON: %s", b)
+	}
+	var st State
+	if st.UnmarshalText([]byte("nonsense")) == nil {
+		t.Error("an unknown state name was accepted")
 	}
 }

@@ -56,6 +56,7 @@ type watcher struct {
 	failed  map[string]bool // watches that failed, warned about once
 	settle  *time.Timer     // the earliest folder due for a look
 	rewatch *time.Timer     // the builds folder went away: look for it again
+	walks   int             // fingerprints taken (tests count them)
 }
 
 // watchedFolder is the watcher's knowledge of one version folder.
@@ -229,7 +230,7 @@ func (w *watcher) appear(v string, now time.Time) (folderEvent, bool) {
 	f := &watchedFolder{due: now.Add(w.cfg.Settle)}
 	w.folders[v] = f
 	w.watchTree(f, root)
-	f.fp, _ = TakeFingerprint(root)
+	f.fp, _ = w.fingerprint(v)
 	w.arm()
 	return folderEvent{kind: folderAppeared, version: v, fp: f.fp, modTime: info.ModTime()}, true
 }
@@ -265,7 +266,7 @@ func (w *watcher) fire(ctx context.Context, now time.Time) {
 		if f.due.IsZero() || f.due.After(now) {
 			continue
 		}
-		fp, err := TakeFingerprint(filepath.Join(w.cfg.Dir, v))
+		fp, err := w.fingerprint(v)
 		if err != nil {
 			f.due = now.Add(w.cfg.Settle) // being removed, say: its event follows
 			continue
@@ -314,7 +315,7 @@ func (w *watcher) rescan(ctx context.Context, reason string) {
 			continue
 		}
 		if f.due.IsZero() {
-			if fp, err := TakeFingerprint(filepath.Join(w.cfg.Dir, v)); err == nil && fp != f.fp {
+			if fp, err := w.fingerprint(v); err == nil && fp != f.fp {
 				f.fp = fp
 				w.changed(ctx, v, false)
 			}
@@ -325,6 +326,12 @@ func (w *watcher) rescan(ctx context.Context, reason string) {
 			w.gone(ctx, v)
 		}
 	}
+}
+
+// fingerprint walks version folder v's tree.
+func (w *watcher) fingerprint(v string) (Fingerprint, error) {
+	w.walks++
+	return TakeFingerprint(filepath.Join(w.cfg.Dir, v))
 }
 
 // watchRoot adds the builds folder to the watcher.
