@@ -226,6 +226,9 @@ func (l *loop) apply(acts actions) {
 	}
 	for _, id := range acts.Install {
 		b := l.staged[id]
+		if b == nil {
+			continue
+		}
 		l.builds[b.Version] = b
 		l.cfg.Observer.Loaded(b)
 		l.log.Info("build loaded", zap.String("version", b.Version), zap.Int("files", len(b.Files)),
@@ -294,7 +297,9 @@ func (l *loop) logOp(op stateOp, h *History) {
 	v := zap.String("version", op.version)
 	switch op.kind {
 	case opRetire:
-		l.log.Info("retired", v, zap.String("why", op.why), zap.Strings("problems", op.problems))
+		if h.StateOf(op.version) == Retired {
+			l.log.Info("retired", v, zap.String("why", op.why), zap.Strings("problems", op.problems))
+		}
 	case opFallback:
 		l.log.Warn("current build retired; the newest live build takes over", v, zap.String("why", op.why),
 			zap.Strings("problems", op.problems), zap.String("current", h.Current))
