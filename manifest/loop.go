@@ -179,7 +179,7 @@ func (l *loop) stateChanged(ctx context.Context) {
 	case errors.Is(err, ErrCorruptState):
 		l.log.Error("state file corrupt or lost; rewriting it from the state in memory", zap.Error(err))
 		if h, err := l.store.Update(ctx, func(*History) error { return nil }); err == nil {
-			l.s = l.s.withHistory(h, false)
+			l.s = l.s.withHistory(h, l.s.SeenSeq)
 		}
 	case err != nil:
 		l.log.Error("state file unusable; keeping the state in memory", zap.Error(err))
@@ -188,7 +188,7 @@ func (l *loop) stateChanged(ctx context.Context) {
 			l.log.Info("activation in the state file", zap.String("version", h.Current),
 				zap.String("previous", l.s.Hist.Current), zap.Uint64("seq", h.Seq))
 		}
-		l.s = l.s.withHistory(h, true)
+		l.s = l.s.withHistory(h, l.s.SeenSeq)
 	}
 }
 
@@ -264,19 +264,25 @@ func (l *loop) loaded() []*Build {
 // write applies ops to the freshest state. It reports whether another
 // process had changed the state meanwhile (the plan was made without it).
 func (l *loop) write(ctx context.Context, before *History, ops []stateOp) bool {
-	var baseRev uint64
+	var baseRev, baseSeq uint64
 	h, err := l.store.Update(ctx, func(fresh *History) error {
-		baseRev = fresh.Rev
+		baseRev, baseSeq = fresh.Rev, fresh.Seq
 		applyOps(fresh, ops, time.Now())
 		return nil
 	})
 	if err != nil {
 		l.log.Error("cannot record the state; the change is not made", zap.Strings("changes", opList(ops)), zap.Error(err))
-		l.s = l.s.withHistory(before, false)
+		l.s = l.s.withHistory(before, before.Seq)
 		return false
 	}
 	foreign := baseRev != before.Rev
-	l.s = l.s.withHistory(h, foreign)
+	if baseSeq != before.Seq {
+		// Another process activated a build meanwhile: a decision this
+		// process did not make, counted by the next plan.
+		l.s = l.s.withHistory(h, before.Seq)
+	} else {
+		l.s = l.s.withHistory(h, h.Seq)
+	}
 	for _, op := range ops {
 		l.logOp(op, h)
 	}

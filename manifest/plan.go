@@ -82,14 +82,12 @@ type loadReq struct {
 	FP      Fingerprint
 }
 
-// withHistory is s after the history became h: by this process's own write
-// (foreign false) or another's. An activation by another process is a
-// decision; this process's own are counted when planned.
-func (s planState) withHistory(h *History, foreign bool) planState {
-	s.Hist = h
-	if !foreign {
-		s.SeenSeq = h.Seq
-	}
+// withHistory is s after the history became h, where activations up to
+// sequence seen were this process's own (counted as decisions when it made
+// them). The next plan counts any later one, made by another process, as
+// a decision.
+func (s planState) withHistory(h *History, seen uint64) planState {
+	s.Hist, s.SeenSeq = h, seen
 	return s
 }
 

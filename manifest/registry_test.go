@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,5 +211,79 @@ func TestUnwritableStateWithABrokenLiveBuild(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Start did not return within 10s")
+	}
+}
+
+// gatedLoader holds the loads of one version until released, as a large
+// build's load would take long.
+type gatedLoader struct {
+	*Loader
+	version string
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedLoader) Load(ctx context.Context, version, dir string) (*Build, error) {
+	if version == g.version {
+		g.once.Do(func() { close(g.entered) })
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return g.Loader.Load(ctx, version, dir)
+}
+
+// Two drops loading at once: the later one wins, the earlier one ends
+// ready; after a restart it is still ready, not taken for a new deploy.
+func TestLaterDropWinsEarlierEndsReady(t *testing.T) {
+	dir := t.TempDir()
+	copyBuild(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
+	g := &gatedLoader{Loader: NewLoader(LoaderConfig{}), version: "v2", entered: make(chan struct{}), release: make(chan struct{})}
+	r, err := NewRegistry(RegistryConfig{Dir: dir, Loader: g, Grace: time.Hour, Keep: 10, Settle: 20 * time.Millisecond, Rescan: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	waitStartup(t, r)
+	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
+	select {
+	case <-g.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("v2's load did not start")
+	}
+	copyBuild(t, filepath.Join(fixtureBuilds, "v3"), filepath.Join(dir, "v3"))
+	waitFor(t, 10*time.Second, "v3 current while v2 still loads", func() bool { return r.Snapshot().Version() == "v3" })
+	close(g.release)
+	state := func(v string) State {
+		for _, b := range r.Snapshot().Builds {
+			if b.Version == v {
+				return b.State
+			}
+		}
+		return Unknown
+	}
+	waitFor(t, 10*time.Second, "v2 ready", func() bool { return state("v2") == Ready })
+	if v := r.Snapshot().Version(); v != "v3" {
+		t.Fatalf("the earlier drop took over: %q", v)
+	}
+	r.Close()
+
+	r2, _ := startRegistry(t, dir, time.Hour)
+	waitFor(t, 5*time.Second, "v2 ready after a restart", func() bool {
+		for _, b := range r2.Snapshot().Builds {
+			if b.Version == "v2" {
+				return b.State == Ready
+			}
+		}
+		return false
+	})
+	if v := r2.Snapshot().Version(); v != "v3" {
+		t.Fatalf("after a restart: %q, want v3", v)
 	}
 }
