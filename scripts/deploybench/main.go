@@ -243,9 +243,9 @@ func startServer(cfg config, builds, addr string) (*server, error) {
 		return s, nil
 	case <-s.done:
 		return nil, fmt.Errorf("the server exited: %v", s.logs)
-	case <-time.After(time.Minute):
+	case <-time.After(30 * time.Minute): // a server that loads every build before it listens
 		s.stop()
-		return nil, errors.New("the server did not listen within a minute")
+		return nil, errors.New("the server did not listen within 30 minutes")
 	}
 }
 
