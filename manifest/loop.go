@@ -333,17 +333,24 @@ func (l *loop) startLoad(r loadReq) {
 		defer cancel()
 		d := loadDone{id: r.ID, version: r.Version}
 		d.build, d.err = l.cfg.Loader.Load(ctx, r.Version, filepath.Join(l.cfg.Dir, r.Version))
+		var paths []string
 		if d.err == nil {
 			d.sum = SummaryOf(d.build)
-			var err error
-			if d.sum.Paths, err = l.store.SavePaths(ctx, r.Version, buildPaths(d.build)); err != nil {
-				l.log.Warn("cannot keep the build's path list; its retired marker will not survive a restart",
-					zap.String("version", r.Version), zap.Error(err))
-			}
+			paths = buildPaths(d.build)
+			d.sum.Paths = pathsDigest(encodePaths(paths))
 		}
 		select {
 		case l.loadc <- d:
 		case <-ctx.Done():
+			return
+		}
+		// Kept after the report, off the way to serving: the list is only
+		// read once the build has retired and its folder may be gone.
+		if paths != nil {
+			if _, err := l.store.SavePaths(context.WithoutCancel(ctx), r.Version, paths); err != nil {
+				l.log.Warn("cannot keep the build's path list; its retired marker will not survive a restart",
+					zap.String("version", r.Version), zap.Error(err))
+			}
 		}
 	}()
 }

@@ -52,15 +52,17 @@ type FileStoreConfig struct {
 }
 
 // FileStore keeps the state in <builds>/.skewless/: state.json (written
-// atomically under a flock on "lock"), "seq" (the highest activation
-// sequence ever handed out, written before the state that uses it) and
-// paths/<version> (each build's path list, written once per content).
+// atomically under a flock on "lock"), "seq" (a mark at or above every
+// activation sequence number ever handed out, written before the state
+// that uses a number beyond it) and paths/<version> (each build's path
+// list, written once per content).
 //
-// A lost or corrupt state.json is rebuilt: its sequence starts at "seq",
-// or, when that is lost too but the folder shows an earlier life, at the
-// Unix time in seconds (above any count of activations a tab can have
-// seen); the path lists of builds whose folder is gone come back as
-// retired builds, so their marker survives.
+// A corrupt state.json, or a missing one where "seq" shows an earlier
+// life, is rebuilt: its sequence starts at the mark, or at the Unix time
+// in seconds when the mark is unreadable too (above any count of
+// activations a tab can have seen); the path lists of builds whose folder
+// is gone come back as retired builds, so their marker survives. With
+// neither state.json nor the mark, it is a first start.
 type FileStore struct {
 	dir string // the builds folder
 	cfg FileStoreConfig
@@ -182,12 +184,17 @@ func (s *FileStore) Update(_ context.Context, fn func(*History) error) (*History
 	return h, nil
 }
 
-// write stores h: first the sequence high-water mark when h raises it,
+// seqReserve is how far the sequence mark runs ahead of the sequence, so
+// the mark is written once per seqReserve activations, not with each.
+const seqReserve = 64
+
+// write stores h: first the sequence high-water mark when h reaches it,
 // then state.json, so no sequence number is ever in a state without the
 // mark being at least as high.
 func (s *FileStore) write(h *History) error {
 	if hw, _ := s.highWater(); h.Seq > hw {
-		if err := writeFileAtomic(s.path("seq"), []byte(strconv.FormatUint(h.Seq, 10)+"\n")); err != nil {
+		mark := strconv.FormatUint(h.Seq+seqReserve, 10)
+		if err := writeFileAtomic(s.path("seq"), []byte(mark+"\n")); err != nil {
 			return err
 		}
 	}
