@@ -6,6 +6,9 @@
 //     time until the first response that carries its version, that time
 //     less --settle, the load time the server logs, and the server's RSS
 //     before and after;
+//   - rollback: the same build is dropped and, while it loads, the live
+//     build is activated; it measures how soon the server follows, and
+//     says which build is current once the large one has loaded;
 //   - restart: a server with two live builds of -restart-mib MiB each is
 //     stopped and started again; it measures the time until the port
 //     accepts connections, until /_skewless/health answers 200 (the
@@ -27,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,7 +52,7 @@ func main() {
 	flag.StringVar(&cfg.bin, "bin", "", "the skewless binary (required unless -gen)")
 	flag.StringVar(&cfg.work, "work", "", "scratch folder (default: a new temp folder)")
 	flag.StringVar(&cfg.gen, "gen", "", "only write one generated build (-files, -bytes, -seed) into this folder")
-	flag.StringVar(&cfg.only, "only", "", "run one measurement: drop or restart (default: both)")
+	flag.StringVar(&cfg.only, "only", "", "run one measurement: drop, rollback or restart (default: all)")
 	flag.IntVar(&cfg.files, "files", 20000, "files in the dropped build")
 	flag.Int64Var(&cfg.bytes, "bytes", 42_000_000, "bytes in the dropped build")
 	flag.IntVar(&cfg.restartMiB, "restart-mib", 64, "size of each of the two builds of the restart measurement, MiB")
@@ -81,6 +85,11 @@ func run(cfg config) error {
 	if cfg.only == "" || cfg.only == "drop" {
 		if err := measureDrop(cfg); err != nil {
 			return fmt.Errorf("drop: %w", err)
+		}
+	}
+	if cfg.only == "" || cfg.only == "rollback" {
+		if err := measureRollback(cfg); err != nil {
+			return fmt.Errorf("rollback: %w", err)
 		}
 	}
 	if cfg.only == "" || cfg.only == "restart" {
@@ -123,6 +132,60 @@ func measureDrop(cfg config) error {
 	fmt.Printf("drop of a %d-file, %.1f MB build: current after %s (%s after the %s settle); load %s (server log)\n",
 		cfg.files+1, float64(n)/1e6, took.Round(time.Millisecond), (took - cfg.settle).Round(time.Millisecond), cfg.settle, srv.loadTook("big"))
 	fmt.Printf("  server RSS: %d MiB before, %d MiB once current, %d MiB 3s later\n", rssBefore>>10, rssAfter>>10, rssKiB(srv.cmd.Process.Pid)>>10)
+	return nil
+}
+
+// measureRollback drops the large build and, while it loads, activates
+// the live build: the rollback must be followed at once, and the large
+// build must end ready, not current.
+func measureRollback(cfg config) error {
+	builds := filepath.Join(cfg.work, "rollback")
+	for i, v := range []string{"base1", "base2"} {
+		if _, err := genBuild(filepath.Join(builds, v), 50, 100_000, cfg.seed+uint64(200+i)); err != nil {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond) // base2 is newer: current at start, base1 live
+	}
+	srv, err := startServer(cfg, builds, "")
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if err := srv.waitVersion("base2", time.Minute); err != nil {
+		return err
+	}
+	stage := filepath.Join(builds, "_stage-big")
+	if _, err := genBuild(stage, cfg.files, cfg.bytes, cfg.seed); err != nil {
+		return err
+	}
+	if err := os.Rename(stage, filepath.Join(builds, "big")); err != nil {
+		return err
+	}
+	time.Sleep(cfg.settle + 2*time.Second) // the load is under way
+	if srv.count("build loaded") > 2 {
+		return errors.New("the large build loaded before the rollback: use more -files")
+	}
+	start := time.Now()
+	out, err := exec.Command(cfg.bin, "activate", "base1", "--builds", builds).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("activate: %v: %s", err, out)
+	}
+	followed := "never"
+	if err := srv.waitVersion("base1", 30*time.Minute, "big"); err == nil {
+		followed = time.Since(start).Round(time.Millisecond).String()
+	}
+	if err := srv.waitLog("build loaded", "big", 30*time.Minute); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	resp, err := http.Head(srv.base + "/")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	fmt.Printf("rollback during the load of the %d-file build: followed after %s (activate command included); "+
+		"the large build loaded in %s and then: current is %s\n", cfg.files+1, followed,
+		srv.loadTook("big"), resp.Header.Get("Skewless-Version"))
 	return nil
 }
 
@@ -314,14 +377,18 @@ func (s *server) loadTook(version string) string {
 	return "?"
 }
 
-// waitVersion polls / until it carries Skewless-Version v.
-func (s *server) waitVersion(v string, within time.Duration) error {
+// waitVersion polls / until it carries Skewless-Version v; it gives up
+// early when it carries one of the versions in not.
+func (s *server) waitVersion(v string, within time.Duration, not ...string) error {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Head(s.base + "/"); err == nil {
 			resp.Body.Close()
-			if resp.Header.Get("Skewless-Version") == v {
+			switch got := resp.Header.Get("Skewless-Version"); {
+			case got == v:
 				return nil
+			case slices.Contains(not, got):
+				return fmt.Errorf("%s is current, not %s", got, v)
 			}
 		}
 		time.Sleep(5 * time.Millisecond)
