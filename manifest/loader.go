@@ -32,6 +32,9 @@ type LoaderConfig struct {
 	// served from an open handle and not compressed at load.
 	// Optional. Default: 8 MiB.
 	MaxMemoryFile int64
+	// Immutable adds paths to cache for a year (--immutable).
+	// Optional. Default: none.
+	Immutable Globs
 }
 
 func (c LoaderConfig) withDefaults() LoaderConfig {
@@ -94,7 +97,7 @@ func (l *Loader) Inspect(version, dir string) (Summary, error) {
 		}
 		sum.Files++
 		sum.Bytes += f.size
-		if isHashed(rel, facts) {
+		if isHashed(rel, facts, l.cfg.Immutable) {
 			sum.Hashed = append(sum.Hashed, "/"+rel)
 		}
 	}
@@ -105,8 +108,9 @@ func (l *Loader) Inspect(version, dir string) (Summary, error) {
 	return sum, nil
 }
 
-func isHashed(rel string, facts buildFacts) bool {
-	return !IsHTML(rel) && (facts.manifestOutputs[rel] || HashedPath(rel))
+func isHashed(rel string, facts buildFacts, globs Globs) bool {
+	hashed, _ := Classify(rel, Facts{Listed: facts.manifestOutputs, Immutable: globs})
+	return hashed
 }
 
 // Load scans, validates and prepares the build in dir. An invalid build
@@ -137,7 +141,7 @@ func (l *Loader) Load(ctx context.Context, version, dir string) (*Build, error) 
 			if err != nil {
 				return err
 			}
-			hashed := isHashed(rel, facts)
+			hashed := isHashed(rel, facts, l.cfg.Immutable)
 			mu.Lock()
 			defer mu.Unlock()
 			b.Files["/"+rel] = &File{Content: c, Hashed: hashed}

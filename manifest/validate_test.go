@@ -351,21 +351,23 @@ func TestInspectFixtures(t *testing.T) {
 }
 
 // TestManifestOutputsAreHashed: a file a build manifest lists is hashed
-// whatever its name; HTML never is.
+// when its name is hash-shaped, even where the name alone would not do
+// (CydqaGqh reads like two words); an unhashed entry (Vite's
+// entryFileNames: '[name].js') is not; HTML never is.
 func TestManifestOutputsAreHashed(t *testing.T) {
 	dir := writeBuild(t, map[string]string{
-		"index.html":          page(""),
-		"assets/entry.js":     "x",
-		"static/js/plain.js":  "x",
-		"other.js":            "x",
-		".vite/manifest.json": `{"index.html": {"file": "assets/entry.js"}}`,
-		"asset-manifest.json": `{"files": {"plain.js": "/static/js/plain.js", "index.html": "/index.html"}, "entrypoints": ["static/js/plain.js"]}`,
+		"index.html":               page(""),
+		"assets/entry-CydqaGqh.js": "x",
+		"static/js/plain.js":       "x",
+		"other.js":                 "x",
+		".vite/manifest.json":      `{"index.html": {"file": "assets/entry-CydqaGqh.js"}}`,
+		"asset-manifest.json":      `{"files": {"plain.js": "/static/js/plain.js", "index.html": "/index.html"}, "entrypoints": ["static/js/plain.js"]}`,
 	})
 	sum, err := NewLoader(LoaderConfig{}).Inspect("v9", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"/assets/entry.js", "/static/js/plain.js"}; !slices.Equal(sum.Hashed, want) {
+	if want := []string{"/assets/entry-CydqaGqh.js"}; !slices.Equal(sum.Hashed, want) {
 		t.Errorf("Hashed = %q, want %q", sum.Hashed, want)
 	}
 	// index.html, three JS files and asset-manifest.json; .vite/ is private.

@@ -140,12 +140,15 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) outcome 
 		c.Set("Retry-After", "5")
 		return s.writeStatus(c, fiber.StatusServiceUnavailable, outUnavailable)
 	}
-	res := resolve(snap, p, s.cfg.SPA)
-	if res.file == nil {
+	res := resolve(snap, p, request{spa: s.cfg.SPA, header: &c.Request().Header})
+	switch {
+	case res.file == nil:
 		if res.outcome == outRetired || res.outcome == outUnknown {
 			c.Set("Skewless-Asset", res.outcome.String())
 		}
 		return s.writeStatus(c, res.status, res.outcome)
+	case res.status == fiber.StatusNotFound:
+		return writeNotFoundPage(c, res.file, res.outcome)
 	}
 	return s.writeFile(c, res.file, res.outcome)
 }

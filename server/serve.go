@@ -151,7 +151,7 @@ func waitServing(ctx context.Context, reg *manifest.Registry, errc <-chan error,
 }
 
 func loaderConfig(cfg serveConfig) manifest.LoaderConfig {
-	lc := manifest.LoaderConfig{ReadyFile: cfg.ReadyFile, Annotate: prepareHeaders}
+	lc := manifest.LoaderConfig{ReadyFile: cfg.ReadyFile, Annotate: prepareHeaders, Immutable: cfg.immutable}
 	if cfg.Inject {
 		lc.TransformHTML = func(version string, doc []byte) []byte {
 			return injectHead(doc, helperTag(version))
