@@ -87,8 +87,9 @@ var retentionFixtures = []struct{ folder, old, new string }{
 	{"rsbuild-vue-builds", "rs1", "rs2"},
 }
 
+// The fixtures run in parallel with each other, not with the package's
+// other parallel tests (the fault and churn tests keep their machine).
 func TestRetentionOnFrameworkBuilds(t *testing.T) {
-	t.Parallel()
 	for _, fx := range retentionFixtures {
 		t.Run(fx.folder, func(t *testing.T) {
 			t.Parallel() // loading is mostly one brotli stream per large chunk: use every core
