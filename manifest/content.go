@@ -94,28 +94,6 @@ func (c *Content) Variant(e Encoding) *Representation {
 	return c.Identity
 }
 
-// MatchesETag reports whether tag (an entity tag as a client sent it,
-// quoted, possibly W/-prefixed) names any representation of this content.
-// All of them decode to the same bytes, so a cache that holds one may
-// revalidate it whatever coding the request negotiates now.
-func (c *Content) MatchesETag(tag string) bool {
-	if len(tag) > 2 && tag[0] == 'W' && tag[1] == '/' {
-		tag = tag[2:]
-	}
-	if len(tag) < 2+len(c.Hash) || tag[0] != '"' || tag[len(tag)-1] != '"' {
-		return false
-	}
-	inner := tag[1 : len(tag)-1]
-	if inner[:len(c.Hash)] != c.Hash {
-		return false
-	}
-	switch inner[len(c.Hash):] {
-	case "", ".br", ".gz":
-		return true
-	}
-	return false
-}
-
 // File is one URL path of a build.
 type File struct {
 	*Content
