@@ -23,8 +23,8 @@ type changeSource interface {
 
 // hub serves the Server-Sent Events streams. Each stream writes from a
 // goroutine of its own and wakes on the registry's broadcast (a closed
-// channel), so a slow client only ever delays itself; a second goroutine
-// per stream waits for the client to close it.
+// channel), so a slow client only ever delays itself; the hub's close
+// watcher tells it when its client has gone.
 type hub struct {
 	builds    changeSource
 	heartbeat time.Duration
@@ -32,6 +32,7 @@ type hub struct {
 	open      atomic.Int64
 	sent      atomic.Uint64 // version events written
 	done      chan struct{} // closed at shutdown: every stream ends
+	closes    *closeWatcher // nil where there is none: heartbeats find gone clients
 
 	mu      sync.Mutex // guards closed and adding to streams
 	closed  bool
@@ -39,7 +40,11 @@ type hub struct {
 }
 
 func newHub(builds changeSource, heartbeat time.Duration, max int) *hub {
-	return &hub{builds: builds, heartbeat: heartbeat, max: int64(max), done: make(chan struct{})}
+	h := &hub{builds: builds, heartbeat: heartbeat, max: int64(max), done: make(chan struct{})}
+	// Without a watcher (not Linux, or no epoll) a gone client is still
+	// found, by the next heartbeat's failing write.
+	h.closes, _ = newCloseWatcher()
+	return h
 }
 
 // Close ends every open stream and waits for their goroutines (the
@@ -53,6 +58,9 @@ func (h *hub) Close() {
 	}
 	h.mu.Unlock()
 	h.streams.Wait()
+	if h.closes != nil {
+		h.closes.Close()
+	}
 }
 
 // start counts a stream's goroutine in, unless the hub is closed.
@@ -101,7 +109,7 @@ func (h *hub) serve(c *fiber.Ctx, version string) bool {
 	head := streamHead(rh, chunked)
 	// The stream takes the connection over and hands fasthttp's request
 	// state, buffers included, back to its pools: an open stream holds
-	// little more than its two goroutines (scripts/bench/memory.sh).
+	// little more than its goroutine (scripts/bench/memory.sh).
 	ctx := c.Context()
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(conn net.Conn) {
@@ -128,33 +136,22 @@ func (h *hub) isClosed() bool {
 func (h *hub) run(conn net.Conn, head []byte, lastID uint64, chunked bool) {
 	defer h.streams.Done()
 	defer h.open.Add(-1)
-	// A client that goes away is seen at once by a read that ends (the
-	// client never sends anything else), not by the next heartbeat's
-	// write failing: the stream count and --max-sse hold no ghosts.
-	gone := make(chan struct{})
-	var reader sync.WaitGroup
-	reader.Go(func() {
-		defer close(gone)
-		discard(conn)
-	})
+	// A client that goes away is seen at once, not by the next
+	// heartbeat's write failing: the stream count and --max-sse hold no
+	// ghosts.
+	var gone <-chan struct{}
+	stop := func() {}
+	if h.closes != nil {
+		gone, stop = h.closes.watch(conn)
+	}
 	w := &streamWriter{conn: conn, chunked: chunked}
 	_ = conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	if _, err := conn.Write(head); err == nil {
 		h.stream(w, lastID, gone)
 		w.end()
 	}
+	stop()
 	_ = conn.Close()
-	reader.Wait()
-}
-
-// discard reads and drops what arrives on conn until it fails.
-func discard(conn net.Conn) {
-	buf := make([]byte, 64)
-	for {
-		if _, err := conn.Read(buf); err != nil {
-			return
-		}
-	}
 }
 
 // busyHead is the whole 503 a stream answers when it lost the last slot.
