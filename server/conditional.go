@@ -72,7 +72,14 @@ func checkPreconditions(r requestFields, hasRange bool, etag string, modTime tim
 		return precondFailed
 	}
 	if v := r.first(hdrIfNoneMatch); len(v) > 0 {
-		if checkIfNoneMatch(r.all(nameIfNoneMatch), etag) == condFalse {
+		// A revalidation sends one line: the others are looked for only
+		// when it does not match.
+		first := [1][]byte{v}
+		res := checkIfNoneMatch(first[:], etag)
+		if res == condTrue {
+			res = checkIfNoneMatch(r.all(nameIfNoneMatch), etag)
+		}
+		if res == condFalse {
 			return precondNotModified
 		}
 	} else if checkIfModifiedSince(r.first(hdrIfModifiedSince), modTime) == condFalse {
