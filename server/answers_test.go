@@ -13,10 +13,12 @@ package main
 //     GET, HEAD, OPTIONS (HAProxy's default health check sends it); other
 //     methods 405 with the same Allow (§15.5.6).
 //   - X-Content-Type-Options: nosniff on every answer: files, 304, 4xx,
-//     5xx, endpoints and the event stream.
+//     5xx, endpoints and the event stream; the types of the formats builds
+//     ship (subtitles, JSON-LD, glTF models, APNG, JPEG XL).
 
 import (
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -186,5 +188,34 @@ func TestNoSniffOnEveryAnswer(t *testing.T) {
 	resp, _ = rawGet(t, strings.TrimPrefix(full.URL, "http://"), "GET", "/_skewless/events")
 	if resp.StatusCode != 503 || resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("past --max-sse: %d, headers %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// TestContentTypesOverHTTP: formats builds now ship are sent with their
+// types (under nosniff, octet-stream would break them), text with UTF-8.
+func TestContentTypesOverHTTP(t *testing.T) {
+	t.Parallel()
+	dir := buildsWith(t, fixtures, "v1")
+	want := map[string]string{
+		"captions.vtt":    "text/vtt; charset=utf-8",
+		"data.jsonld":     "application/ld+json; charset=utf-8",
+		"scene.gltf":      "model/gltf+json; charset=utf-8",
+		"scene.glb":       "model/gltf-binary",
+		"anim.apng":       "image/apng",
+		"photo.jxl":       "image/jxl",
+		"app.webmanifest": "application/manifest+json; charset=utf-8",
+		"worker.mjs":      "text/javascript; charset=utf-8",
+		"font.woff2":      "font/woff2",
+		"mod.wasm":        "application/wasm",
+	}
+	for name := range want {
+		writeInBuild(t, filepath.Join(dir, "v1"), "media/"+name, "x")
+	}
+	ts := startServer(t, testConfig(t, dir))
+	for name, ct := range want {
+		resp, _ := ts.get(t, "GET", "/media/"+name)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != ct || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %d, Content-Type %q; want %q with nosniff", name, resp.StatusCode, resp.Header.Get("Content-Type"), ct)
+		}
 	}
 }
