@@ -6,51 +6,61 @@ import (
 	"testing"
 )
 
-// FuzzIsHashedName: IsHashedName never panics, is deterministic, and only
-// says yes to a name with an extension after a hash-shaped run of at least
-// eight characters. A name with a '/' (a caller passing a path) or ending
-// in one is handled like any other string.
-func FuzzIsHashedName(f *testing.F) {
-	for _, tt := range hashedNameTests {
-		f.Add(tt.in)
+// FuzzClassify: Classify never panics, is deterministic, never pins HTML,
+// and (without manifests or globs) only pins a name that holds a
+// hash-like token by hashLikeToken, a definition of its own: so no rule,
+// folder or combination of them can pin a name people would write.
+func FuzzClassify(f *testing.F) {
+	for _, tt := range classifyTests {
+		f.Add(tt.rel)
 	}
-	for _, s := range []string{"assets/index-BRh8Y3xK.js", "static/js/", "a.b/c", "x/.a1b2c3d4.js", "..", "-.-", "\x00.js", "é-BRh8Y3xK.js"} {
+	for name := range goldenNames(f) {
+		f.Add(name)
+	}
+	for _, s := range []string{"_app/immutable/chunks/", "_next/static/chunks/x-.js", "_nuxt/builds/meta/a.json", "a/.b/c-BRh8Y3xK.js", "-.-", "\x00.js", "é-BRh8Y3xK.js", "a.b.c.d.e.f.g.h.i.j"} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, name string) {
-		got := IsHashedName(name)
-		if got != IsHashedName(name) {
-			t.Fatalf("IsHashedName(%q) is not deterministic", name)
+	f.Fuzz(func(t *testing.T, rel string) {
+		got, rule := Classify(rel, Facts{})
+		if again, r := Classify(rel, Facts{}); again != got || r != rule {
+			t.Fatalf("Classify(%q) is not deterministic", rel)
 		}
 		if !got {
 			return
 		}
-		if strings.HasSuffix(name, "/") || strings.HasSuffix(name, ".") {
-			t.Fatalf("IsHashedName(%q) = true for a name without an extension", name)
-		}
-		if !hasHashRun(name) {
-			t.Fatalf("IsHashedName(%q) = true without 8 hash characters before a '.'", name)
-		}
-		ext := name[strings.LastIndexByte(name, '.')+1:]
-		if strings.ContainsAny(ext, "/-_") {
-			t.Fatalf("IsHashedName(%q) = true with extension %q", name, ext)
+		name := rel[strings.LastIndexByte(rel, '/')+1:]
+		switch {
+		case IsHTML(name):
+			t.Fatalf("Classify(%q) pinned HTML by %s", rel, rule)
+		case !hashLikeToken(name):
+			t.Fatalf("Classify(%q) pinned a name without a hash-like token, by %s", rel, rule)
 		}
 	})
 }
 
-// hasHashRun reports a run of 8+ characters of [A-Za-z0-9_-] directly
-// followed by a '.'.
-func hasHashRun(s string) bool {
-	run := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case isAlnum(c) || c == '-' || c == '_':
-			run++
-		case c == '.' && run >= 8:
-			return true
-		default:
-			run = 0
+// hashLikeToken reports whether name has a run of 8 to 64 characters of
+// [A-Za-z0-9_-] that starts the name or follows a '.' or '-', ends before
+// a '.' or '-' with a '.' somewhere after it (a hash comes before the
+// extension), and is not made only of lower-case letters, '-' and '_' (a
+// word), nor only of digits unless a '.' precedes it (webpack's
+// 908.96107024.chunk.js).
+func hashLikeToken(name string) bool {
+	alphabet := func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
+	for i := 0; i < len(name); i++ {
+		if i > 0 && name[i-1] != '.' && name[i-1] != '-' {
+			continue
+		}
+		for j := i + 8; j <= len(name) && j-i <= 64; j++ {
+			if !alphabet(name[j-1]) {
+				break
+			}
+			if j == len(name) || (name[j] != '.' && name[j] != '-') || !strings.Contains(name[j:], ".") {
+				continue
+			}
+			if t := name[i:j]; strings.ContainsAny(t, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") &&
+				(strings.Trim(t, "0123456789") != "" || (i > 0 && name[i-1] == '.')) {
+				return true
+			}
 		}
 	}
 	return false

@@ -28,6 +28,7 @@ type server struct {
 	events  *hub
 	metrics *metrics
 	bodies  atomic.Pointer[snapshotBodies] // /_skewless/ JSON of the last snapshot asked about
+	headers headerCache                    // response header values of the files served
 }
 
 const reservedPrefix = "/_skewless/"
@@ -176,14 +177,17 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) (outcome
 		c.Set("Retry-After", "5")
 		return s.writeStatus(c, fiber.StatusServiceUnavailable, outUnavailable), false
 	}
-	res := resolve(snap, p, s.cfg.SPA)
-	if res.file == nil {
+	res := resolve(snap, p, request{spa: s.cfg.SPA, header: &c.Request().Header})
+	switch {
+	case res.file == nil:
 		if res.outcome == outRetired || res.outcome == outUnknown {
 			c.Set("Skewless-Asset", res.outcome.String())
 		}
 		return s.writeStatus(c, res.status, res.outcome), false
+	case res.status == fiber.StatusNotFound:
+		return writeNotFoundPage(c, res.file, res.outcome), false
 	}
-	return s.writeFile(c, res.file, res.outcome)
+	return s.writeFile(c, snap, res.file, res.outcome)
 }
 
 // errorHandler answers an error a handler returned (none does) with its

@@ -21,26 +21,30 @@ var valNever = []byte(cacheNever)
 // writeFile sends f (or a 304/206/412/416 for it) with the caching
 // headers the contract gives hashed and unhashed files, and reports
 // whether the answer may be cached for long (an immutable file, whole, in
-// part or not modified), which then carries no Skewless-Version. Bytes and
-// header values were prepared at load: nothing here reads the disk for an
-// in-memory file, compresses or formats a date.
-func (s *server) writeFile(c *fiber.Ctx, f *manifest.File, out outcome) (outcome, bool) {
+// part or not modified), which then carries no Skewless-Version. Bytes were
+// prepared at load, header values when the snapshot was first seen:
+// nothing here reads the disk for an in-memory file, compresses or formats
+// a date.
+func (s *server) writeFile(c *fiber.Ctx, snap *manifest.Snapshot, f *manifest.File, out outcome) (outcome, bool) {
 	req, h := &c.Request().Header, &c.Response().Header
 	rangeHdr := req.PeekCanonical(hdrRange)
 	enc := manifest.Identity
+	// One read of the variants: the coding, ETag and body all come from it
+	// even if better variants are swapped in meanwhile.
+	vs := f.Variants()
 	// A range is of the identity bytes: clients resume downloads against
 	// the length they saw, whatever the coding.
-	if (f.Brotli != nil || f.Gzip != nil) && len(rangeHdr) == 0 {
-		enc = negotiate(req.PeekCanonical(hdrAcceptEncoding), f.Brotli != nil, f.Gzip != nil)
+	if vs.Compressed() && len(rangeHdr) == 0 {
+		enc = negotiate(req.PeekCanonical(hdrAcceptEncoding), vs.Brotli != nil, vs.Gzip != nil)
 	}
-	p := headersOf(f.Content)
+	rep := vs.Get(enc)
+	p := s.fileHeaders(snap, f)
 	immutable := f.Hashed && out == outServed
-	rep := f.Variant(enc)
-	switch checkPreconditions((*fasthttpFields)(req), len(rangeHdr) > 0, rep.ETag, f.ModTime) {
+	switch checkPreconditions((*fasthttpFields)(req), len(rangeHdr) > 0, rep.ETag, p.modTime) {
 	case precondFailed:
 		return s.writeStatus(c, fiber.StatusPreconditionFailed, outPrecondFail), false
 	case precondNotModified:
-		setFileHeaders(h, f, p, enc, immutable)
+		setFileHeaders(h, f, p, rep, immutable)
 		c.Status(fiber.StatusNotModified)
 		return outNotModified, immutable
 	case precondIgnoreRange:
@@ -58,14 +62,14 @@ func (s *server) writeFile(c *fiber.Ctx, f *manifest.File, out outcome) (outcome
 		h.Set("Content-Range", "bytes */"+strconv.FormatInt(rep.Size, 10))
 		return s.writeStatus(c, fiber.StatusRequestedRangeNotSatisfiable, out), false
 	case rangeSatisfiable:
-		setFileHeaders(h, f, p, enc, immutable)
+		setFileHeaders(h, f, p, rep, immutable)
 		setRepresentationHeaders(h, p, enc)
 		h.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(start+n-1, 10)+"/"+strconv.FormatInt(rep.Size, 10))
 		c.Status(fiber.StatusPartialContent)
 		writeBody(c, rep, start, n)
 		return out, immutable
 	}
-	setFullHeaders(h, f, p, enc, immutable)
+	setFullHeaders(h, f, p, rep, immutable)
 	writeBody(c, rep, 0, rep.Size)
 	return out, immutable
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/skewless/skewless/manifest"
 )
 
 // serveConfig is the configuration of `skewless serve`.
@@ -25,6 +27,7 @@ type serveConfig struct {
 	MetricsAddr string        // Prometheus listener; empty turns it off. Default: "127.0.0.1:9180".
 	LogFormat   string        // "json" or "console". Default: "json".
 	LogLevel    string        // debug, info, warn, error. Default: "info".
+	Immutable   []string      // --immutable globs: more paths to cache for a year. Default: none.
 	// MaxHeaderBytes bounds a request head (request line and header
 	// fields): larger gets 431, a request line that alone exceeds it 414.
 	// Default: 32768, as nginx's large_client_header_buffers 4 8k.
@@ -32,6 +35,9 @@ type serveConfig struct {
 	// TrustProxy are the peers whose X-Forwarded-For names the client in
 	// access lines. Default: none.
 	TrustProxy prefixList
+
+	// immutable is Immutable compiled by validate.
+	immutable manifest.Globs
 
 	// connTimeout bounds how long a request head may take to arrive and how
 	// long a keep-alive connection may sit idle; zero is connTimeout's
@@ -64,6 +70,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "127.0.0.1:9180", "Prometheus /metrics listener (empty turns it off)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or console")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	immutableFlag(fs, &cfg.Immutable)
 	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", 32<<10, "largest request head accepted (larger: 431; a longer request line: 414)")
 	fs.Var(&cfg.TrustProxy, "trust-proxy", "proxy addresses or CIDRs (repeatable or comma-separated) whose X-Forwarded-For names the client in access lines")
 	return fs
@@ -92,7 +99,25 @@ func (c *serveConfig) validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		errs = append(errs, fmt.Errorf("--log-format must be json or console, not %q", c.LogFormat))
 	}
+	var err error
+	if c.immutable, err = manifest.ParseGlobs(c.Immutable); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// immutableFlag registers --immutable GLOB: repeatable, and
+// comma-separated (SKEWLESS_IMMUTABLE="/fonts/**,/**/*.wasm"); values from
+// the environment and the command line add up.
+func immutableFlag(fs *flag.FlagSet, dst *[]string) {
+	fs.Func("immutable", "also cache the files matching this glob for a year (repeatable; ** spans folders, * stays in one; e.g. /fonts/**)", func(v string) error {
+		for _, g := range strings.Split(v, ",") {
+			if g = strings.TrimSpace(g); g != "" {
+				*dst = append(*dst, g)
+			}
+		}
+		return nil
+	})
 }
 
 func buildsFlag(fs *flag.FlagSet, dst *string) {

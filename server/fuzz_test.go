@@ -41,13 +41,14 @@ func FuzzDecodePath(f *testing.F) {
 
 // FuzzResolve: decodePath then resolve on a fixture snapshot never panics,
 // and a file it serves is always one of the snapshot's builds' own files
-// (pointer identity), with the status that goes with the outcome.
+// (pointer identity), with the status that goes with the outcome: 200, or
+// 404 for the build's 404 page.
 func FuzzResolve(f *testing.F) {
 	for _, tt := range resolveTests {
-		f.Add(tt.path, tt.spa)
+		f.Add(tt.path, tt.spa, tt.header != nil)
 	}
 	for _, tt := range decodePathTests {
-		f.Add(tt.raw, true)
+		f.Add(tt.raw, true, true)
 	}
 	snap, builds := resolveSnapshot(f)
 	own := map[*manifest.File]bool{}
@@ -56,27 +57,46 @@ func FuzzResolve(f *testing.F) {
 			own[file] = true
 		}
 	}
-	f.Fuzz(func(t *testing.T, raw string, spa bool) {
+	page404 := snap.Current.Files[manifest.NotFoundPage]
+	f.Fuzz(func(t *testing.T, raw string, spa, nav bool) {
 		p, ok := decodePath(raw)
 		if !ok {
 			return
 		}
-		res := resolve(snap, p, spa)
+		req := request{spa: spa}
+		if nav {
+			req.header = navigate
+		}
+		res := resolve(snap, p, req)
 		switch {
 		case res.file != nil && !own[res.file]:
 			t.Fatalf("resolve(%q) served a file that is not a build's own", raw)
-		case res.file != nil && res.status != 200:
+		case res.file != nil && res.status != 200 && (res.status != 404 || res.file != page404 || !nav):
 			t.Fatalf("resolve(%q) served a file with status %d", raw, res.status)
 		case res.file == nil && res.status != 404:
 			t.Fatalf("resolve(%q) served nothing with status %d", raw, res.status)
-		case res.outcome == outFallback && res.file != snap.Current.Files["/index.html"]:
-			t.Fatalf("resolve(%q): fallback is not the current index.html", raw)
+		case res.outcome == outFallback && res.file != fallback(snap):
+			t.Fatalf("resolve(%q): fallback is not the current build's fallback page", raw)
 		case res.outcome == outFallback && !spa:
 			t.Fatalf("resolve(%q): fallback with spa off", raw)
 		case res.file != nil && strings.Contains(strings.TrimPrefix(p, "/.well-known/"), "/."):
 			t.Fatalf("resolve(%q) served a dotfile", raw)
+		case res.file != nil && res.outcome == outServed && len(p) > 1 && strings.HasSuffix(p, "/") && !manifest.IsHTML(fileName(builds, res.file)):
+			t.Fatalf("resolve(%q) served a file for a path ending in a slash", raw)
 		}
 	})
+}
+
+// fileName finds the URL path of f in builds.
+func fileName(builds map[string]*manifest.Build, f *manifest.File) string {
+	for _, b := range builds {
+		for p, file := range b.Files {
+			if file == f {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // FuzzNegotiate: never panics; picks a coding the file has, and one the

@@ -21,6 +21,7 @@ var commands = []command{
 	{"deploy", "validate a build and move it into the builds folder atomically", runDeploy},
 	{"activate", "make a build current (rollback or roll-forward)", runActivate},
 	{"status", "list every build with its state", runStatus},
+	{"inspect", "show how a build folder would be served, file by file, without deploying it", runInspect},
 }
 
 func main() {
