@@ -9,7 +9,7 @@
 #   scripts/deploy-bench.sh -only drop -files 5000 -bytes 10000000
 #   scripts/deploy-bench.sh -only rollback -files 5000 -bytes 10500000
 #   scripts/deploy-bench.sh -only restart -restart-mib 16
-#   go run ./scripts/deploybench -gen /tmp/big         # just write a build
+#   go run ./scripts/gen-build -out /tmp/big            # just write a build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -14,7 +14,6 @@
 //     accepts connections, until /_skewless/health answers 200 (the
 //     current build serves) and until both builds are loaded.
 //
-// With -gen DIR it only writes one generated build into DIR.
 // scripts/deploy-bench.sh builds the binary and runs it.
 package main
 
@@ -39,19 +38,18 @@ import (
 )
 
 type config struct {
-	bin, work, gen, only string
-	files                int
-	bytes                int64
-	restartMiB           int
-	settle               time.Duration
-	seed                 uint64
+	bin, work, only string
+	files           int
+	bytes           int64
+	restartMiB      int
+	settle          time.Duration
+	seed            uint64
 }
 
 func main() {
 	var cfg config
-	flag.StringVar(&cfg.bin, "bin", "", "the skewless binary (required unless -gen)")
+	flag.StringVar(&cfg.bin, "bin", "", "the skewless binary (required)")
 	flag.StringVar(&cfg.work, "work", "", "scratch folder (default: a new temp folder)")
-	flag.StringVar(&cfg.gen, "gen", "", "only write one generated build (-files, -bytes, -seed) into this folder")
 	flag.StringVar(&cfg.only, "only", "", "run one measurement: drop, rollback or restart (default: all)")
 	flag.IntVar(&cfg.files, "files", 20000, "files in the dropped build")
 	flag.Int64Var(&cfg.bytes, "bytes", 42_000_000, "bytes in the dropped build")
@@ -66,11 +64,6 @@ func main() {
 }
 
 func run(cfg config) error {
-	if cfg.gen != "" {
-		n, err := genBuild(cfg.gen, cfg.files, cfg.bytes, cfg.seed)
-		fmt.Printf("wrote %d files, %d bytes into %s\n", cfg.files+1, n, cfg.gen)
-		return err
-	}
 	if cfg.bin == "" {
 		return errors.New("-bin is required")
 	}
