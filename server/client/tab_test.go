@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,11 +15,14 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// recordEvents keeps every skewless:stale event of the tab: in
+// recordEvents names the document (window.__docId: a full load is a new
+// document, whatever the app's scripts do) and keeps every skewless:stale
+// event of the tab: in
 // window.__events for this document and in sessionStorage.__events across
 // full loads. It runs before any script of each document, so its listener
 // sees events dispatched while the page boots.
 const recordEvents = `(() => {
+  window.__docId = Math.random().toString(36).slice(2);
   window.__events = [];
   addEventListener('skewless:stale', e => {
     const r = { reason: e.detail.reason, loaded: e.detail.loaded, current: e.detail.current,
@@ -38,8 +42,9 @@ const cancelStale = `addEventListener('skewless:stale', e => e.preventDefault())
 
 // tabOptions says how a test's tab differs from a plain browser tab.
 type tabOptions struct {
-	blockStream bool // the event stream never connects (a proxy that drops it)
-	cancelStale bool // the app cancels skewless:stale
+	blockStream bool     // the event stream never connects (a proxy that drops it)
+	cancelStale bool     // the app cancels skewless:stale
+	scripts     []string // more scripts to run first in every document
 }
 
 // tab is one browser tab of a test, on the test's server.
@@ -48,8 +53,12 @@ type tab struct {
 	ctx context.Context
 	srv *server
 
-	blocked atomic.Int64 // requests the browser refused to send (blockStream)
-	streams atomic.Int64 // event streams the server answered
+	blocked  atomic.Int64 // requests the browser refused to send (blockStream)
+	streams  atomic.Int64 // event streams the server answered
+	checks   atomic.Int64 // requests for /_skewless/version
+	favicons atomic.Int64 // icon requests answered (the browser's own too)
+	block    []string     // URL patterns the browser refuses
+	close    func() error // closes the tab
 }
 
 // tabTimeout bounds each test's browser work.
@@ -69,13 +78,14 @@ func openTab(t *testing.T, srv *server, opts tabOptions) *tab {
 	ctx, cancelTab := chromedp.NewContext(tctx)
 	t.Cleanup(func() { cancelTab(); cancelTimeout() })
 	tb := &tab{t: t, ctx: ctx, srv: srv}
+	tb.close = func() error { return chromedp.Cancel(ctx) }
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("open tab: %v", err)
 	}
 	if err := chromedp.Listen(ctx, tb.countStreams); err != nil {
 		t.Fatal(err)
 	}
-	scripts := []string{recordEvents}
+	scripts := append([]string{recordEvents}, opts.scripts...)
 	if opts.cancelStale {
 		scripts = append(scripts, cancelStale)
 	}
@@ -91,6 +101,10 @@ func openTab(t *testing.T, srv *server, opts tabOptions) *tab {
 	return tb
 }
 
+// streamPattern matches the event stream's URL (URLPattern syntax: this
+// cdproto has no glob "urls" any more).
+const streamPattern = "*://*:*/_skewless/events*"
+
 // countStreams counts the event streams the browser blocked or opened. It
 // runs in the tab's event loop: quick, no commands.
 func (tb *tab) countStreams(ev any) {
@@ -99,24 +113,37 @@ func (tb *tab) countStreams(ev any) {
 		if e.BlockedReason != "" {
 			tb.blocked.Add(1)
 		}
+	case *network.EventRequestWillBeSent:
+		if strings.Contains(e.Request.URL, "/_skewless/version") {
+			tb.checks.Add(1)
+		}
 	case *network.EventResponseReceived:
 		if e.Type == network.ResourceTypeEventSource && e.Response.Status == 200 {
 			tb.streams.Add(1)
+		}
+		if strings.Contains(e.Response.URL, "/favicon.") {
+			tb.favicons.Add(1)
 		}
 	}
 }
 
 // blockStream makes the browser fail every request to the event stream,
 // as a buffering or SSE-hostile proxy would, and counts the failures.
-func (tb *tab) blockStream() {
+func (tb *tab) blockStream() { tb.Block(streamPattern) }
+
+// Block makes the browser refuse the requests whose URL matches one of
+// the patterns (URLPattern syntax), and no others.
+func (tb *tab) Block(patterns ...string) {
 	tb.t.Helper()
-	// URLPattern syntax: this cdproto has no glob "urls" any more.
-	_, err := chromedp.Call(tb.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{
-		URLPatterns: []*network.BlockPattern{{URLPattern: "*://*:*/_skewless/events*", Block: true}},
-	})
-	if err != nil {
-		tb.t.Fatalf("block the event stream: %v", err)
+	var ps []*network.BlockPattern
+	for _, p := range patterns {
+		ps = append(ps, &network.BlockPattern{URLPattern: p, Block: true})
 	}
+	_, err := chromedp.Call(tb.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: ps})
+	if err != nil {
+		tb.t.Fatalf("block %v: %v", patterns, err)
+	}
+	tb.block = patterns
 }
 
 // waitBlocked waits until the browser refused the event stream at least
@@ -146,7 +173,24 @@ func (tb *tab) Open(path string) {
 	if err := chromedp.Do(tb.ctx, chromedp.Navigate(tb.srv.URL+path)); err != nil {
 		tb.t.Fatalf("navigate to %s: %v", path, err)
 	}
-	wait[bool](tb, `!!document.documentElement.dataset.route && !!window.skewless`, 5*time.Second)
+	tb.waitRendered()
+}
+
+// waitRendered waits until the app rendered its route on the client.
+func (tb *tab) waitRendered() {
+	tb.t.Helper()
+	// Loaded too: a router that is a module script of its own (Astro's)
+	// listens for clicks only once it ran.
+	wait[bool](tb, `!!document.documentElement.dataset.route && !!window.skewless &&
+		document.readyState === 'complete'`, loadWithin)
+}
+
+// Settle waits until the page's animations ended: Astro's view
+// transitions cover the page while they run, so a click would land on
+// their overlay instead of a link.
+func (tb *tab) Settle() {
+	tb.t.Helper()
+	wait[bool](tb, `document.getAnimations().length === 0`, loadWithin)
 }
 
 // Click clicks the element sel as a user would (real mouse events).
@@ -266,6 +310,7 @@ func (tb *tab) Events() []staleEvent {
 
 // pageState is what a test checks about the document in the tab.
 type pageState struct {
+	Doc          string `json:"doc"` // window.__docId: the document
 	BootID       string `json:"bootId"`
 	Path         string `json:"path"`
 	Route        string `json:"route"`
@@ -279,8 +324,8 @@ type pageState struct {
 }
 
 const pageStateJS = `(() => {
-  const d = document, s = window.skewless || {}, v = d.querySelector('#view [data-route]');
-  return { bootId: window.__bootId || '', path: location.pathname,
+  const d = document, s = window.skewless || {}, v = d.querySelector('[data-chunk-version]');
+  return { doc: window.__docId || '', bootId: window.__bootId || '', path: location.pathname,
     route: d.documentElement.dataset.route || '', version: d.documentElement.dataset.version || '',
     label: (d.getElementById('version') || {}).textContent || '',
     chunkVersion: v ? v.dataset.chunkVersion || '' : '',
