@@ -268,15 +268,20 @@
     return k && (f.type === 'radio' ? k + '=' + f.value : k);
   };
   const checkable = f => /^(checkbox|radio)$/.test(f.type);
+  const opts = f => [...f.options];
+  // A select's default is its options' selected attribute, else its first.
   const changed = f => checkable(f) ? f.checked !== f.defaultChecked
-    : f.localName === 'select' ? [...f.options].some(o => o.selected !== o.defaultSelected)
-      : f.value !== f.defaultValue;
+    : !f.options ? f.value !== f.defaultValue
+      : f.multiple ? opts(f).some(o => o.selected !== o.defaultSelected)
+        : f.selectedIndex !== Math.max(0, opts(f).findIndex(o => o.defaultSelected));
+  const value = f => checkable(f) ? f.checked
+    : f.multiple ? opts(f).filter(o => o.selected).map(o => o.value) : f.value;
   const keepable = () => [...d.querySelectorAll('[data-skewless-keep]')]
     .flatMap(el => el.matches(FIELDS) ? [el] : [...el.querySelectorAll(FIELDS)])
     .filter(f => !/^(password|hidden|file|submit|button|reset|image)$/.test(f.type) && fieldKey(f));
   function keep() {
     const f = {};
-    for (const el of keepable()) if (changed(el)) f[fieldKey(el)] = checkable(el) ? el.checked : el.value;
+    for (const el of keepable()) if (changed(el)) f[fieldKey(el)] = value(el);
     if (Object.keys(f).length) save(K_KEEP, { t: Date.now(), f });
   }
   // Restored once the app rendered them (after load, or when they appear
@@ -291,7 +296,8 @@
       for (const el of keepable()) {
         const k = fieldKey(el), was = done.get(k);
         if (typed || !(k in kept) || was === el || (was && was.isConnected) || changed(el)) continue;
-        setter(el, checkable(el) ? 'checked' : 'value').call(el, kept[k]);
+        if (el.multiple) opts(el).forEach(o => { o.selected = kept[k].includes(o.value); });
+        else setter(el, checkable(el) ? 'checked' : 'value').call(el, kept[k]);
         done.set(k, el);
         for (const type of ['input', 'change']) el.dispatchEvent(new Event(type, { bubbles: true }));
       }

@@ -157,6 +157,8 @@ func (s *server) readLogs(r io.Reader, addr chan<- string) {
 	}
 }
 
+func (s *server) base() string { return s.URL }
+
 // Logs returns the server's log so far.
 func (s *server) Logs() string {
 	s.mu.Lock()

@@ -18,6 +18,7 @@ package client_test
 //     stream, and a deploy reaches all of them.
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"sync"
@@ -266,7 +267,7 @@ func scenarioTenTabs(t *testing.T, f fixture) {
 	srv := f.start(t, "--metrics-addr", metrics, "--heartbeat", "200ms")
 	tabs := openTabs(t, srv, tenTabs)
 	waitOneStream(t, srv, metrics)
-	d := deployToAll(t, srv, tabs, f.path(f.new), f.new)
+	d, _ := deployToAll(t, srv, tabs, f.path(f.new), f.new)
 	t.Logf("served → all %d tabs stale: %v", len(tabs), d)
 	if d > 2*time.Second {
 		t.Errorf("the last of %d tabs was stale %v after the server served %s, want within a second or so",
@@ -282,6 +283,15 @@ func openTabs(t *testing.T, srv *server, n int) []*tab {
 	for i := range tabs {
 		tabs[i] = openTab(t, srv, tabOptions{})
 	}
+	loadAll(t, srv, tabs)
+	return tabs
+}
+
+// loadAll loads the server's "/" in every tab at once and waits until
+// each rendered.
+func loadAll(t *testing.T, srv *server, tabs []*tab) {
+	t.Helper()
+	n := len(tabs)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i, tb := range tabs {
@@ -298,26 +308,27 @@ func openTabs(t *testing.T, srv *server, n int) []*tab {
 		}
 		tb.waitRendered()
 	}
-	return tabs
 }
 
 // waitOneStream waits until the server holds exactly one event stream:
 // the tabs share it.
 func waitOneStream(t *testing.T, srv *server, metrics string) {
 	t.Helper()
-	var n float64
-	defer func() { t.Logf("open event streams: %v", n) }()
-	srv.waitFor(t, "down to one event stream", 10*time.Second, func() bool {
-		n = metric(metrics, "skewless_event_streams")
-		return n == 1
-	})
+	deadline := time.Now().Add(10 * time.Second)
+	for n := metric(metrics, "skewless_event_streams"); n != 1; n = metric(metrics, "skewless_event_streams") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server holds %v event streams, want one for all the tabs", n)
+		}
+		time.Sleep(10 * time.Millisecond) // retry interval
+	}
 }
 
 // deployToAll deploys version and returns the time from the server's
-// activation of it to the last tab's skewless:stale.
-func deployToAll(t *testing.T, srv *server, tabs []*tab, src, version string) time.Duration {
+// activation of it, and from the rename of its folder, to the last tab's
+// skewless:stale.
+func deployToAll(t *testing.T, srv *server, tabs []*tab, src, version string) (fromServed, fromRename time.Duration) {
 	t.Helper()
-	srv.Deploy(t, src, version)
+	renamed := srv.Deploy(t, src, version)
 	var last time.Time
 	for i, tb := range tabs {
 		ev := wait[[]staleEvent](tb, `window.__events.length && window.__events`, staleWithin)
@@ -328,7 +339,29 @@ func deployToAll(t *testing.T, srv *server, tabs []*tab, src, version string) ti
 			last = at
 		}
 	}
-	return last.Sub(srv.Activated(t, version))
+	return last.Sub(srv.Activated(t, version)), last.Sub(renamed)
+}
+
+// TestTenTabsStaleLatency measures, over ten deploys, the time from the
+// server serving a new build to the last of ten open tabs (one browser,
+// one shared stream) knowing it, and logs the median.
+func TestTenTabsStaleLatency(t *testing.T) {
+	t.Parallel()
+	browserSlots <- struct{}{}
+	defer func() { <-browserSlots }()
+	metrics := freeAddr(t)
+	srv := vite.start(t, "--metrics-addr", metrics, "--heartbeat", "200ms")
+	tabs := openTabs(t, srv, tenTabs)
+	sources := []string{vite.path("v2"), vite.path("v3"), vite.path("v1")}
+	var fromServed, fromRename []time.Duration
+	for i := range 10 {
+		waitOneStream(t, srv, metrics)
+		s, r := deployToAll(t, srv, tabs, sources[i%len(sources)], fmt.Sprintf("d%02d", i))
+		fromServed, fromRename = append(fromServed, s), append(fromRename, r)
+		loadAll(t, srv, tabs) // onto the new build, fresh
+	}
+	t.Logf("served → all %d tabs stale over %d deploys: %s", tenTabs, len(fromServed), summary(fromServed))
+	t.Logf("rename → all %d tabs stale over %d deploys: %s", tenTabs, len(fromRename), summary(fromRename))
 }
 
 // Close closes the tab, as a user does.

@@ -17,7 +17,7 @@ import (
 
 // recordEvents names the document (window.__docId: a full load is a new
 // document, whatever the app's scripts do) and keeps every skewless:stale
-// event of the tab: in
+// (and skewless:blocked: __blocked) event of the tab: in
 // window.__events for this document and in sessionStorage.__events across
 // full loads. It runs before any script of each document, so its listener
 // sees events dispatched while the page boots.
@@ -32,6 +32,16 @@ const recordEvents = `(() => {
       const all = JSON.parse(sessionStorage.getItem('__events') || '[]');
       all.push(r);
       sessionStorage.setItem('__events', JSON.stringify(all));
+    } catch (_) {}
+  });
+  window.__blocked = [];
+  addEventListener('skewless:blocked', e => {
+    const r = { loaded: e.detail.loaded, current: e.detail.current, cancelable: e.cancelable, t: Date.now() };
+    window.__blocked.push(r);
+    try {
+      const all = JSON.parse(sessionStorage.getItem('__blocked') || '[]');
+      all.push(r);
+      sessionStorage.setItem('__blocked', JSON.stringify(all));
     } catch (_) {}
   });
 })();`
@@ -51,7 +61,7 @@ type tabOptions struct {
 type tab struct {
 	t   *testing.T
 	ctx context.Context
-	srv *server
+	url string // the origin's base URL
 
 	blocked  atomic.Int64 // requests the browser refused to send (blockStream)
 	streams  atomic.Int64 // event streams the server answered
@@ -61,11 +71,15 @@ type tab struct {
 	close    func() error // closes the tab
 }
 
+// origin is what a tab opens pages of: a skewless server, or a scripted
+// stand-in for the helper's unit tests.
+type origin interface{ base() string }
+
 // tabTimeout bounds each test's browser work.
-const tabTimeout = 45 * time.Second
+const tabTimeout = 2 * time.Minute
 
 // openTab opens a new tab of the package's browser, closed when the test ends.
-func openTab(t *testing.T, srv *server, opts tabOptions) *tab {
+func openTab(t *testing.T, srv origin, opts tabOptions) *tab {
 	t.Helper()
 	if browserCtx == nil {
 		// In CI a missing browser fails the test; only outside CI it skips.
@@ -77,7 +91,7 @@ func openTab(t *testing.T, srv *server, opts tabOptions) *tab {
 	tctx, cancelTimeout := context.WithTimeout(browserCtx, tabTimeout)
 	ctx, cancelTab := chromedp.NewContext(tctx)
 	t.Cleanup(func() { cancelTab(); cancelTimeout() })
-	tb := &tab{t: t, ctx: ctx, srv: srv}
+	tb := &tab{t: t, ctx: ctx, url: srv.base()}
 	tb.close = func() error { return chromedp.Cancel(ctx) }
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("open tab: %v", err)
@@ -170,7 +184,7 @@ func (tb *tab) Open(path string) {
 	tb.t.Helper()
 	tb.blocked.Store(0)
 	tb.streams.Store(0)
-	if err := chromedp.Do(tb.ctx, chromedp.Navigate(tb.srv.URL+path)); err != nil {
+	if err := chromedp.Do(tb.ctx, chromedp.Navigate(tb.url+path)); err != nil {
 		tb.t.Fatalf("navigate to %s: %v", path, err)
 	}
 	tb.waitRendered()
