@@ -203,8 +203,9 @@
     return F.apply(this, arguments).then(r => {
       const p = safe(() => header(r.url, r.headers.get(ST))), nav = asked();
       if (!p || !nav || nav.boot || nav.t > t || t - nav.t > 3e3) return r;
+      // Leaving: the response waits (if the navigation is cancelled, 3 s).
       return p.then(() => (S.stale && safe(() => go(nav.u, key(nav.u) === key(L.href) ? 'reload' : 'assign', 1))
-        ? new Promise(() => {}) : r)); // the page is leaving
+        ? new Promise(ok => setTimeout(ok, 3e3, r)) : r));
     });
   };
   const XP = XMLHttpRequest.prototype, xsend = XP.send;

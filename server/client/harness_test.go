@@ -41,12 +41,13 @@ type fixture struct {
 	// transitions: a client-side navigation animates, and a click during
 	// the animation lands on its overlay (Astro), so tests wait it out.
 	transitions bool
+	notice      bool // the demo app: it shows a notice on skewless:stale
 }
 
 var (
-	vite    = fixture{name: "vite", dir: "builds", old: "v1", new: "v2"}
-	webpack = fixture{name: "webpack", dir: "webpack-builds", old: "w1", new: "w2"}
-	esbuild = fixture{name: "esbuild", dir: "esbuild-builds", old: "e1", new: "e2"}
+	vite    = fixture{name: "vite", dir: "builds", old: "v1", new: "v2", notice: true}
+	webpack = fixture{name: "webpack", dir: "webpack-builds", old: "w1", new: "w2", notice: true}
+	esbuild = fixture{name: "esbuild", dir: "esbuild-builds", old: "e1", new: "e2", notice: true}
 
 	// fixtures is every app of fixtures/ the helper must work in.
 	fixtures = []fixture{

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,6 +99,14 @@ func scenarioPush(t *testing.T, f fixture) {
 	}
 	if want := (staleEvent{Reason: "event-stream", Loaded: f.old, Current: f.new}); !sameEvent(ev[0], want) {
 		t.Errorf("event %+v, want %+v", ev[0], want)
+	}
+	if f.notice {
+		// The demo app tells its user, and a person sees it.
+		n := wait[string](tb, `(n => n && !n.hidden && n.offsetHeight > 0 && n.textContent)(document.getElementById('update-notice'))`,
+			loadWithin)
+		if want := "A new version is ready (" + f.new + ")"; !strings.HasPrefix(n, want) {
+			t.Errorf("notice %q, want it to start with %q", n, want)
+		}
 	}
 	st := tb.State()
 	if st.Doc != first.Doc || st.Note != typed || st.Route != "home" || st.Current != f.new {
