@@ -27,8 +27,11 @@
   // halted: a reload loop was seen, never force again.
   let fired, armed, halted, pending, booting = true;
   // What the user asked for last: a link, a router's push, back/forward,
-  // or this document's own load. A chunk that fails while it loads makes
-  // it a full load. Typing ends it: the page rendered.
+  // or this document's own load (until 'load' and for SPAN: 'load' does not
+  // wait for the route's import(), which may fail later). A chunk that
+  // fails while it loads makes it a full load. Typing ends it (the page
+  // rendered); the user's first gesture ends the load's own (a router that
+  // preloads a hovered link's route must not reload this page).
   let intent = { u: L.href, t: Date.now(), boot: 1 };
 
   const own = (u, base) => safe(() => {
@@ -131,10 +134,10 @@
   }
 
   // A confirmed failure while a navigation loads: the route cannot render
-  // on this build, so load its target in full (one load: go's guard).
-  const rescue = nav => {
-    if (nav && S.stale) ready(() => go(nav.u, key(nav.u) === key(L.href) ? 'reload' : 'assign', 1));
-  };
+  // on this build, so load its target in full (one load: go's guard). The
+  // navigation is the one asked for when the server answered.
+  const target = nav => [nav.u, key(nav.u) === key(L.href) ? 'reload' : 'assign', 1];
+  const rescue = () => S.stale && ready(() => { const nav = asked(); if (nav) go(...target(nav)); });
 
   const probes = {}; // one failure often shows up 2-3 ways
   // A failed load is no proof of a deploy (ad blockers, CSP, flaky
@@ -142,11 +145,11 @@
   function suspect(url, reason) {
     const u = url ? own(url) : L;
     if (!u || u.pathname.startsWith(BASE) || !online()) return;
-    const k = key(u.href), now = Date.now(), nav = asked();
+    const k = key(u.href), now = Date.now();
     if (url && now - (probes[k] || 0) < 5e3) return;
     probes[k] = now;
-    if (S.stale) rescue(nav);
-    else check(reason, now).then(() => rescue(nav));
+    if (S.stale) rescue();
+    else check(reason, now).then(rescue);
   }
 
   function chunk(r) {
@@ -204,7 +207,7 @@
       const p = safe(() => header(r.url, r.headers.get(ST))), nav = asked();
       if (!p || !nav || nav.boot || nav.t > t || t - nav.t > 3e3) return r;
       // Leaving: the response waits (if the navigation is cancelled, 3 s).
-      return p.then(() => (S.stale && safe(() => go(nav.u, key(nav.u) === key(L.href) ? 'reload' : 'assign', 1))
+      return p.then(() => (S.stale && safe(() => go(...target(nav)))
         ? new Promise(ok => setTimeout(ok, 3e3, r)) : r));
     });
   };
@@ -217,6 +220,9 @@
 
   on(w, 'load', () => { booting = false; });
   on(w, 'input', e => { if (e.isTrusted) booting = intent = null; }, true); // typing: rendered, stay
+  const gesture = e => { if (e.isTrusted && intent && intent.boot) booting = intent = null; };
+  for (const type of ['pointerdown', 'keydown', 'touchstart']) on(w, type, gesture, true);
+  on(w, 'mouseover', e => e.target.closest && e.target.closest('a[href]') && gesture(e), true);
 
   let navPS = ps(L);
 
@@ -292,15 +298,24 @@
   function restore(kept) {
     const done = new Map();
     let obs, typed;
-    const setter = (el, p) => Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), p).set;
+    // The element's own setter: React shadows the property on the element
+    // to see its own writes, and must see this one as the user's.
+    const setter = (el, p) => {
+      for (let o = el; (o = Object.getPrototypeOf(o));) {
+        const s = Object.getOwnPropertyDescriptor(o, p);
+        if (s && s.set) return s.set;
+      }
+    };
     const fill = () => safe(() => {
       for (const el of keepable()) {
         const k = fieldKey(el), was = done.get(k);
         if (typed || !(k in kept) || was === el || (was && was.isConnected) || changed(el)) continue;
-        if (el.multiple) opts(el).forEach(o => { o.selected = kept[k].includes(o.value); });
-        else setter(el, checkable(el) ? 'checked' : 'value').call(el, kept[k]);
         done.set(k, el);
-        for (const type of ['input', 'change']) el.dispatchEvent(new Event(type, { bubbles: true }));
+        safe(() => {
+          if (el.multiple) opts(el).forEach(o => { o.selected = kept[k].includes(o.value); });
+          else setter(el, checkable(el) ? 'checked' : 'value').call(el, kept[k]);
+          for (const type of ['input', 'change']) el.dispatchEvent(new Event(type, { bubbles: true }));
+        });
       }
     });
     const start = () => {

@@ -125,9 +125,9 @@ func startServer(t *testing.T, src, version string, extra ...string) *server {
 	return s
 }
 
-// startWithin bounds a server's start: it listens once its current build
-// is loaded, and compressing a framework's chunks takes seconds on a busy
-// machine.
+// startWithin bounds a server's start (it listens once its current build
+// is loaded) and a deploy's activation: compressing a framework's chunks
+// takes seconds on a busy machine. Tests time what follows an activation.
 const startWithin = time.Minute
 
 // readLogs keeps the JSON log lines and sends the listening address once.
@@ -218,7 +218,7 @@ func (s *server) waitFor(t *testing.T, what string, within time.Duration, cond f
 func (s *server) Activated(t *testing.T, version string) time.Time {
 	t.Helper()
 	var at time.Time
-	s.waitFor(t, "activating "+version, 10*time.Second, func() bool {
+	s.waitFor(t, "activating "+version, startWithin, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		at = s.activated[version]
@@ -230,7 +230,7 @@ func (s *server) Activated(t *testing.T, version string) time.Time {
 // WaitServing waits until the server's current build is version.
 func (s *server) WaitServing(t *testing.T, version string) {
 	t.Helper()
-	s.waitFor(t, "serving "+version, 10*time.Second, func() bool { return s.Current() == version })
+	s.waitFor(t, "serving "+version, startWithin, func() bool { return s.Current() == version })
 }
 
 // WaitRetired waits until the server answers path as a retired asset. A
@@ -238,7 +238,7 @@ func (s *server) WaitServing(t *testing.T, version string) {
 // it, even with --grace 0.
 func (s *server) WaitRetired(t *testing.T, path string) {
 	t.Helper()
-	s.waitFor(t, "retiring "+path, 5*time.Second, func() bool {
+	s.waitFor(t, "retiring "+path, 10*time.Second, func() bool {
 		res, err := http.Get(s.URL + path)
 		if err != nil {
 			return false

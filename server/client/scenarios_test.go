@@ -86,12 +86,13 @@ func scenarioPush(t *testing.T, f fixture) {
 	tb.Type("#note", typed)
 
 	renamed := srv.Deploy(t, f.path(f.new), f.new)
+	served := srv.Activated(t, f.new)
 	wait[bool](tb, `window.skewless.stale === true`, staleWithin)
 	ev := tb.Events()
 	if len(ev) != 1 {
 		t.Fatalf("stale events: %+v, want one", ev)
 	}
-	stale, served := pageTime(ev[0].T), srv.Activated(t, f.new)
+	stale := pageTime(ev[0].T)
 	t.Logf("rename → skewless.stale %v (rename → served %v, served → stale %v)",
 		stale.Sub(renamed), served.Sub(renamed), stale.Sub(served))
 	if d := stale.Sub(served); d > time.Second {
@@ -178,6 +179,7 @@ func scenarioCancel(t *testing.T, f fixture) {
 	first := tb.State()
 
 	srv.Deploy(t, f.path(f.new), f.new)
+	srv.Activated(t, f.new)
 	wait[bool](tb, `window.skewless.stale === true`, staleWithin)
 
 	tb.Click("#link-about")
@@ -338,9 +340,11 @@ func waitOneStream(t *testing.T, srv *server, metrics string) {
 func deployToAll(t *testing.T, srv *server, tabs []*tab, src, version string) (fromServed, fromRename time.Duration) {
 	t.Helper()
 	renamed := srv.Deploy(t, src, version)
+	served := srv.Activated(t, version)
 	var last time.Time
 	for i, tb := range tabs {
-		ev := wait[[]staleEvent](tb, `window.__events.length && window.__events`, staleWithin)
+		// The comment names the tab in a failure.
+		ev := wait[[]staleEvent](tb, fmt.Sprintf("/* tab %d */ window.__events.length && window.__events", i), staleWithin)
 		if len(ev) != 1 || ev[0].Current != version {
 			t.Fatalf("tab %d: stale events %+v, want one for %s", i, ev, version)
 		}
@@ -348,7 +352,7 @@ func deployToAll(t *testing.T, srv *server, tabs []*tab, src, version string) (f
 			last = at
 		}
 	}
-	return last.Sub(srv.Activated(t, version)), last.Sub(renamed)
+	return last.Sub(served), last.Sub(renamed)
 }
 
 // TestTenTabsStaleLatency measures, over ten deploys, the time from the

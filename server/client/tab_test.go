@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -265,7 +266,7 @@ func wait[T any](tb *tab, expr string, within time.Duration) T {
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
-			tb.t.Fatalf("%s: not true within %v", expr, within)
+			tb.t.Fatalf("%s: not true within %v; %s", expr, within, tb.describe())
 		}
 		v, err := chromedp.Run(tb.ctx, chromedp.Poll[T](expr,
 			chromedp.WithPollingInterval(pollEvery), chromedp.WithPollingTimeout(left)))
@@ -273,10 +274,27 @@ func wait[T any](tb *tab, expr string, within time.Duration) T {
 		case err == nil:
 			return v
 		case errors.Is(err, chromedp.ErrPollingTimeout), ctxDone(tb.ctx):
-			tb.t.Fatalf("%s: not true within %v (%v)", expr, within, err)
+			tb.t.Fatalf("%s: not true within %v (%v); %s", expr, within, err, tb.describe())
 		}
 		time.Sleep(pollEvery) // the document went away: poll the next one
 	}
+}
+
+// describe says what the tab shows now, for a failure message.
+func (tb *tab) describe() string {
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	st, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`(() => {
+  const s = `+pageStateJS+`;
+  s.events = JSON.parse(sessionStorage.getItem('__events') || '[]');
+  s.boots = JSON.parse(sessionStorage.getItem('__boots') || '[]');
+  s.href = location.href;
+  return s; })()`))
+	if err != nil {
+		return fmt.Sprintf("the page: %v", err)
+	}
+	return fmt.Sprintf("the page: %v (streams %d, blocked %d, checks %d)",
+		st, tb.streams.Load(), tb.blocked.Load(), tb.checks.Load())
 }
 
 // hold asserts that expr stays falsy for the whole window, in the same
