@@ -24,8 +24,9 @@
   const S = { version, current: version, stale: false, blocked: false, check: () => check('poll') };
 
   // armed: stale event dispatched and not cancelled (or blocked);
-  // halted: a reload loop was seen, never force again.
-  let fired, armed, halted, pending, booting = true;
+  // halted: a reload loop was seen, never force again; up: an event
+  // stream (this tab's or the holder's) is open and heard.
+  let fired, armed, halted, pending, up, booting = true;
   // What the user asked for last: a link, a router's push, back/forward,
   // or this document's own load (until 'load' and for SPAN: 'load' does not
   // wait for the route's import(), which may fail later). A chunk that
@@ -59,7 +60,7 @@
   function markStale(reason) {
     if (!version || S.stale) return;
     S.stale = true;
-    if (!fired) { fired = true; ready(() => { armed = emit('stale', reason) || S.blocked; }); }
+    if (!fired) { fired = true; ready(() => { armed = emit('stale', reason) || S.blocked; late(); }); }
   }
   function halt() {
     if (!halted) { halted = S.stale = fired = true; ready(() => emit('stale', 'reload-loop')); }
@@ -84,8 +85,9 @@
       if (d.hidden) go(L.href, 'reload', 1);
     });
   }
-  // m: {v: current, b: [blocked versions], r: reason}
+  // m: {v: current, b: [blocked versions], r: reason, u: stream up}
   function apply(m) {
+    if ('u' in m) up = m.u;
     if (m.v) see(m.v, m.r);
     if (Array.isArray(m.b) && m.b.includes(version)) block();
   }
@@ -116,6 +118,15 @@
     return true;
   }
 
+  // While a forced load is on its way, a script navigating elsewhere (React
+  // Router reloads the old URL when a route's import fails) would replace
+  // it: the Navigation API lets it be refused (Chromium). The user's own
+  // navigations go through.
+  safe(() => on(w.navigation, 'navigate', e => {
+    if (pending && Date.now() - pending.t < 5e3 && e.cancelable && !e.userInitiated &&
+      !e.destination.sameDocument && key(e.destination.url) !== pending.k) e.preventDefault();
+  }));
+
   // Asks the server which build is current. A check started at or after
   // `since` answers for it; older ones may predate the deploy.
   let inflight;
@@ -138,6 +149,19 @@
   // navigation is the one asked for when the server answered.
   const target = nav => [nav.u, key(nav.u) === key(L.href) ? 'reload' : 'assign', 1];
   const rescue = () => S.stale && ready(() => { const nav = asked(); if (nav) go(...target(nav)); });
+  // Armed while a click (or push) it did not force is still loading: that
+  // was the next navigation, so it becomes the full load. A router that
+  // reloads the old URL on a failed import (React Router) must not win.
+  const late = () => {
+    const nav = asked();
+    if (armed && nav && !nav.boot && Date.now() - nav.t < 3e3) go(...target(nav));
+  };
+  // A navigation while no stream is heard: ask the server at once, so a
+  // failure during it meets an answer already on its way (once per 2 s).
+  let navCheck = 0;
+  const navigating = () => {
+    if (!up && !armed && Date.now() - navCheck > 2e3) { navCheck = Date.now(); check('poll'); }
+  };
 
   const probes = {}; // one failure often shows up 2-3 ways
   // A failed load is no proof of a deploy (ad blockers, CSP, flaky
@@ -145,11 +169,13 @@
   function suspect(url, reason) {
     const u = url ? own(url) : L;
     if (!u || u.pathname.startsWith(BASE) || !online()) return;
-    const k = key(u.href), now = Date.now();
+    const k = key(u.href), now = Date.now(), nav = asked();
     if (url && now - (probes[k] || 0) < 5e3) return;
     probes[k] = now;
+    // A check begun since the navigation did see the deploy that retired
+    // the chunk it needs.
     if (S.stale) rescue();
-    else check(reason, now).then(rescue);
+    else check(reason, nav ? nav.t : now).then(rescue);
   }
 
   function chunk(r) {
@@ -238,7 +264,7 @@
     if (go(u.href, 'assign')) {
       e.preventDefault();
       e.stopImmediatePropagation();
-    } else want(u.href);
+    } else { want(u.href); navigating(); }
   }, true);
 
   const wrap = (name, how) => {
@@ -249,7 +275,7 @@
         if (!u || ps(u) === ps(L)) return;
         if (go(u.href, how)) return 1;
         // A router that pushes after loading the route keeps the click's intent.
-        if (!intent || key(intent.u) !== key(u.href)) want(u.href);
+        if (!intent || key(intent.u) !== key(u.href)) { want(u.href); navigating(); }
       });
       if (forced) return; // the router's URL change must not happen
       const out = orig.apply(this, arguments);
@@ -263,7 +289,7 @@
   on(w, 'popstate', e => { // capture, registered first: before the router
     if (ps(L) === navPS) return;
     navPS = ps(L);
-    if (go(L.href, 'reload')) e.stopImmediatePropagation(); else want(L.href);
+    if (go(L.href, 'reload')) e.stopImmediatePropagation(); else { want(L.href); navigating(); }
   }, true);
 
   // --- Kept form fields --------------------------------------------------
@@ -348,7 +374,7 @@
   function tell(m) {
     apply(m);
     if (!mine || !ch) return;
-    last = { v: m.v || last.v, b: m.b || last.b, r: m.r };
+    last = { v: m.v || last.v, b: m.b || last.b, r: m.r, u: up };
     ch.postMessage(last);
   }
   const poll = run => {
@@ -358,6 +384,7 @@
   const close = () => {
     if (es) es.close();
     es = null; clearTimeout(watchdog); clearTimeout(retry); poll();
+    if (up) tell({ u: false });
   };
   // The versions of the tabs this stream serves, sorted.
   const tabs = () => shared
@@ -383,11 +410,12 @@
     const s = es = new EventSource(url);
     // Buffering proxy: open but silent (the server sends a version on connect).
     watchdog = setTimeout(() => heard || poll(1), SPAN);
-    const got = () => { heard = true; fails = 0; if (poller) poll(); };
+    const got = () => { heard = true; fails = 0; up = true; if (poller) poll(); };
     on(s, 'version', e => { got(); tell({ v: JSON.parse(e.data).version, r: 'event-stream' }); });
     on(s, 'blocked', e => { got(); tell({ b: JSON.parse(e.data).versions, r: 'event-stream' }); });
     on(s, 'error', () => {
       if (s !== es) return;
+      if (up) tell({ u: false });
       if (!poller) poll(1); // it reconnects by itself; poll meanwhile
       if (!heard) fails++;
       heard = false;
