@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,8 +34,9 @@ func (e Encoding) Token() string {
 // bytes in memory or, for files over Config.MaxMemoryFile, an open handle.
 type Representation struct {
 	Encoding Encoding
-	// ETag is a strong entity tag, quoted; it differs per encoding, as
-	// RFC 9110 §8.8.3 requires of strong validators.
+	// ETag is a strong entity tag, quoted; it differs per encoding, and
+	// between a fast interim coding and the final one, as RFC 9110 §8.8.3
+	// requires of strong validators.
 	ETag string
 	Size int64
 	data []byte
@@ -65,38 +67,74 @@ func (s *byteSection) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Content is a file's content prepared for serving. It is immutable once
-// built and shared by every build whose file has the same content, so a
-// deploy that changes three files costs three files of work.
+// Content is a file's content prepared for serving, shared by every build
+// whose file has the same bytes (the same SHA-256) and type, so a deploy
+// that changes three files costs three files of work.
+//
+// Everything but its compressed variants is fixed when it is made. The
+// variants are one immutable Variants value behind an atomic pointer: a
+// build goes live with what was quick to make, and the best codings are
+// swapped in whole once the background has made them. A request reads the
+// set once (Variants) and answers from that one value, so its coding,
+// ETag and body always agree.
 type Content struct {
 	ContentType  string
 	Compressible bool
-	ModTime      time.Time
+	// Negotiated is true when responses depend on Accept-Encoding: the
+	// content has compressed variants or will have them. It never
+	// changes, so Vary does not either when a variant arrives.
+	Negotiated bool
+	// ModTime is the file's modification time, never later than the
+	// moment it was loaded.
+	ModTime time.Time
 	// Hash is the base64url SHA-256 prefix of the identity bytes.
 	Hash string
-	// Identity is always present; Brotli and Gzip only when they are
-	// smaller than it (a build's own siblings, or compressed at load).
+	// Identity is always present.
 	Identity *Representation
-	Brotli   *Representation
-	Gzip     *Representation
-	// Meta is what LoaderConfig.Annotate computed for this content.
-	Meta any
+
+	sum      [sha256.Size]byte
+	variants atomic.Pointer[Variants]
 }
 
-// Variant returns the representation for e, or nil when there is none.
-func (c *Content) Variant(e Encoding) *Representation {
+// Variants are a content's representations at one moment. A value is never
+// changed; a better set replaces it whole.
+type Variants struct {
+	Identity *Representation
+	// Brotli and Gzip are present when smaller than the identity.
+	Brotli *Representation
+	Gzip   *Representation
+	// Final is true when no better set will follow.
+	Final bool
+}
+
+// Variants returns the content's current representations. Never nil.
+func (c *Content) Variants() *Variants {
+	if v := c.variants.Load(); v != nil {
+		return v
+	}
+	return &Variants{Identity: c.Identity, Final: true}
+}
+
+// Variant returns the representation for e now, or nil when there is none.
+func (c *Content) Variant(e Encoding) *Representation { return c.Variants().Get(e) }
+
+// Get returns the representation for e, or nil when there is none.
+func (v *Variants) Get(e Encoding) *Representation {
 	switch e {
 	case Brotli:
-		return c.Brotli
+		return v.Brotli
 	case Gzip:
-		return c.Gzip
+		return v.Gzip
 	}
-	return c.Identity
+	return v.Identity
 }
 
+// Compressed reports whether any compressed representation is present.
+func (v *Variants) Compressed() bool { return v.Brotli != nil || v.Gzip != nil }
+
 // MatchesETag reports whether tag (an entity tag as a client sent it,
-// quoted, possibly W/-prefixed) names any representation of this content.
-// All of them decode to the same bytes, so a cache that holds one may
+// quoted, possibly W/-prefixed) names any representation this content has
+// had. All of them decode to the same bytes, so a cache that holds one may
 // revalidate it whatever coding the request negotiates now.
 func (c *Content) MatchesETag(tag string) bool {
 	if len(tag) > 2 && tag[0] == 'W' && tag[1] == '/' {
@@ -110,7 +148,7 @@ func (c *Content) MatchesETag(tag string) bool {
 		return false
 	}
 	switch inner[len(c.Hash):] {
-	case "", ".br", ".gz":
+	case "", ".br", ".gz", fastGzipSuffix:
 		return true
 	}
 	return false
@@ -124,16 +162,13 @@ type File struct {
 	Hashed bool
 }
 
-func contentHash(h []byte) string {
-	return base64.RawURLEncoding.EncodeToString(h[:12])
+func contentHash(sum [sha256.Size]byte) string {
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
-func newHasher() interface {
-	io.Writer
-	Sum([]byte) []byte
-} {
-	return sha256.New()
-}
+// fastGzipSuffix tags the interim gzip made at load: its bytes differ from
+// the final gzip's, so its strong ETag must too.
+const fastGzipSuffix = ".gz1"
 
 func etag(hash string, e Encoding) string {
 	switch e {

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"fmt"
 	"net/url"
 	"path"
 	"strings"
@@ -76,4 +77,72 @@ func localPath(ref, base string) (string, bool) {
 		p = path.Join(base, p)
 	}
 	return path.Clean(p), true
+}
+
+// documentProblem says why doc (index.html) would not show a page, or ""
+// when it is a document: not blank, markup rather than plain text, and,
+// parsed as a browser does, a <script> somewhere or a <body> with content.
+// The parser supplies <html>, <head> and <body> when they are absent, so
+// "parses" alone proves nothing; what the body holds does.
+func documentProblem(doc []byte) string {
+	if len(bytes.TrimSpace(bytes.TrimPrefix(doc, []byte("\ufeff")))) == 0 {
+		return "index.html is empty: every route would show a blank page"
+	}
+	if !hasMarkup(doc) {
+		return "index.html is not an HTML document: it holds no tags (plain text?)"
+	}
+	root, err := html.Parse(bytes.NewReader(doc))
+	if err != nil {
+		return fmt.Sprintf("index.html cannot be parsed as HTML: %v", err)
+	}
+	if find(root, "script") == nil && blank(find(root, "body")) {
+		return "index.html would show a blank page: its <body> is empty and it loads no <script>"
+	}
+	return ""
+}
+
+// hasMarkup reports whether doc holds a doctype or a tag.
+func hasMarkup(doc []byte) bool {
+	z := html.NewTokenizer(bytes.NewReader(doc))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return false
+		case html.DoctypeToken, html.StartTagToken, html.SelfClosingTagToken:
+			return true
+		}
+	}
+}
+
+// find returns the first element named tag under n, depth first.
+func find(n *html.Node, tag string) *html.Node {
+	if n.Type == html.ElementNode && n.Data == tag {
+		return n
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if f := find(c, tag); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// blank reports whether a body shows nothing: no element, no text but
+// white space (comments aside). A document without a body (a frameset)
+// is not blank.
+func blank(body *html.Node) bool {
+	if body == nil {
+		return false
+	}
+	for c := body.FirstChild; c != nil; c = c.NextSibling {
+		switch c.Type {
+		case html.ElementNode:
+			return false
+		case html.TextNode:
+			if strings.TrimSpace(c.Data) != "" {
+				return false
+			}
+		}
+	}
+	return true
 }

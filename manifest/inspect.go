@@ -136,15 +136,13 @@ func (l *Loader) Report(dir string) (*BuildReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	facts, problems := validate(s, l.cfg.ReadyFile)
+	facts, problems := validate(s, l.cfg.ReadyFile, readIndex(s))
 	r := &BuildReport{Problems: problems, Files: []FileReport{}}
 	if r.Problems == nil {
 		r.Problems = []string{}
 	}
-	for rel, f := range s.files {
-		if !Servable(rel) || isSibling(s, rel) {
-			continue
-		}
+	for _, f := range servedFiles(s) {
+		rel := f.rel
 		immutable, rule := Classify(rel, Facts{Listed: facts.manifestOutputs, Immutable: l.cfg.Immutable})
 		mt := typeOf(rel)
 		fr := FileReport{Path: "/" + rel, Bytes: f.size, Immutable: immutable, Rule: rule, Why: rule.Describe(),

@@ -2,50 +2,82 @@ package manifest
 
 import (
 	"context"
-	"errors"
+	"crypto/sha256"
 	"fmt"
-	"io"
-	"os"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
+	"go.uber.org/zap"
 )
 
 // LoaderConfig configures a Loader.
 type LoaderConfig struct {
 	// TransformHTML rewrites every HTML document of a build once, at load
-	// (the server injects its helper there). Optional. Default: none.
+	// (the server injects its helper there). It must be a pure function
+	// of its arguments: its output is hashed, compressed and cached like
+	// any file's bytes. Optional. Default: none.
 	TransformHTML func(version string, doc []byte) []byte
-	// Annotate computes what the caller wants kept with each new content
-	// (the server: its response header values), stored in Content.Meta.
-	// It runs once per content, not once per build that shares it.
-	// Optional. Default: none.
-	Annotate func(*Content) any
 	// ReadyFile, when set, must exist in a build before it is valid.
 	// Optional. Default: "" (not required).
 	ReadyFile string
 	// MaxMemoryFile is the largest file kept in memory; larger ones are
-	// served from an open handle and not compressed at load.
+	// served from an open handle and not compressed.
 	// Optional. Default: 8 MiB.
 	MaxMemoryFile int64
 	// Immutable adds paths to cache for a year (--immutable).
 	// Optional. Default: none.
 	Immutable Globs
+	// FastGzipMax is the largest file given a gzip level 1 variant at
+	// load, so it is served compressed before the background has made its
+	// best variants. Optional. Default: MaxMemoryFile; negative: none.
+	FastGzipMax int64
+	// CacheDir keeps the variants the background makes, so a restart
+	// serves them at once (the server uses CacheDir(buildsDir)).
+	// Optional. Default: "" (no disk cache).
+	CacheDir string
+	// CacheMaxBytes bounds CacheDir; what builds in use need is kept even
+	// beyond it. Optional. Default: 1 GiB.
+	CacheMaxBytes int64
+	// Compressors is how many goroutines make variants in the background.
+	// Optional. Default: GOMAXPROCS-1, at least 1 (a core stays free for
+	// requests).
+	Compressors int
+	// Log receives load progress and results. Optional. Default: none.
+	Log *zap.Logger
+	// ProgressEvery is how often a long load logs its progress.
+	// Optional. Default: 2s.
+	ProgressEvery time.Duration
 }
 
 func (c LoaderConfig) withDefaults() LoaderConfig {
 	if c.MaxMemoryFile <= 0 {
 		c.MaxMemoryFile = 8 << 20
 	}
+	if c.FastGzipMax == 0 {
+		c.FastGzipMax = c.MaxMemoryFile
+	}
+	if c.CacheMaxBytes <= 0 {
+		c.CacheMaxBytes = 1 << 30
+	}
+	if c.Compressors <= 0 {
+		c.Compressors = max(1, runtime.GOMAXPROCS(0)-1)
+	}
+	if c.Log == nil {
+		c.Log = zap.NewNop()
+	}
+	if c.ProgressEvery <= 0 {
+		c.ProgressEvery = 2 * time.Second
+	}
 	return c
 }
 
 // Build is an immutable snapshot of one loaded build: every URL path it
-// serves, prepared. It is never mutated after Load returns.
+// serves, prepared. It is never mutated after Load returns (its contents
+// gain compressed variants; see Content).
 type Build struct {
 	Version string
 	Dir     string
@@ -55,30 +87,74 @@ type Build struct {
 	Hashed   []string
 	Bytes    int64
 	LoadTime time.Duration
-	// Reused counts files whose content an earlier build had prepared.
+	// Reused counts files whose content (same bytes, same type) an
+	// earlier build had prepared.
 	Reused int
+	// Cached counts new contents whose variants came from the disk cache.
+	Cached int
+	// Deferred counts new contents whose best variants are being made in
+	// the background.
+	Deferred int
 }
 
-// Loader turns build folders into Builds. It remembers the content of the
-// builds it loaded so a new build only reads and compresses what changed;
-// Retain lets go of builds no longer in use. Safe for concurrent use.
+// Loader turns build folders into Builds. It shares the content of the
+// builds it loaded with the next ones (by SHA-256, never by name, size or
+// time), compresses in the background, and keeps what it compressed on
+// disk. Safe for concurrent use; Close stops its background work.
 type Loader struct {
-	cfg LoaderConfig
+	cfg   LoaderConfig
+	log   *zap.Logger
+	cache *diskCache
+	bg    *compressor
 
-	mu     sync.Mutex
-	byStat map[statKey]*Content // same path, size and mtime: not even read
-	byHash map[string]*Content  // same bytes: not compressed again
+	mu    sync.Mutex
+	byKey map[contentKey]*Content
+
+	cacheHits atomic.Int64
 }
 
-type statKey struct {
-	rel     string
-	size    int64
-	modTime int64
+// contentKey identifies prepared content: the same bytes served as another
+// type are another content.
+type contentKey struct {
+	sum         [sha256.Size]byte
+	contentType string
 }
 
 // NewLoader returns a Loader for cfg.
 func NewLoader(cfg LoaderConfig) *Loader {
-	return &Loader{cfg: cfg.withDefaults(), byStat: map[statKey]*Content{}, byHash: map[string]*Content{}}
+	cfg = cfg.withDefaults()
+	l := &Loader{cfg: cfg, log: cfg.Log, byKey: map[contentKey]*Content{}}
+	if cfg.CacheDir != "" {
+		l.cache = newDiskCache(cfg.CacheDir, cfg.CacheMaxBytes, cfg.Log)
+	}
+	l.bg = newCompressor(cfg.Log, l.cache, cfg.Compressors, 5*cfg.ProgressEvery)
+	return l
+}
+
+// Close stops background compression and waits for it. Builds already
+// loaded keep serving with the variants they have.
+func (l *Loader) Close() { l.bg.close() }
+
+// WaitCompressed returns once every loaded content has its best variants
+// (or ctx ends): for tests and benchmarks.
+func (l *Loader) WaitCompressed(ctx context.Context) error { return l.bg.waitIdle(ctx) }
+
+// LoaderStats counts a Loader's work since it was made.
+type LoaderStats struct {
+	// Compressed counts contents whose best variants the background made.
+	Compressed int64
+	// CacheHits counts contents whose variants a load read from disk.
+	CacheHits int64
+	// CacheWrites counts variant sets written to the disk cache.
+	CacheWrites int64
+	// Queued is how many contents wait for, or are in, compression now.
+	Queued int
+}
+
+// Stats returns the counts so far.
+func (l *Loader) Stats() LoaderStats {
+	return LoaderStats{Compressed: l.bg.compressed.Load(), CacheHits: l.cacheHits.Load(),
+		CacheWrites: l.bg.cacheWrites.Load(), Queued: l.bg.queued()}
 }
 
 // Inspect validates the build in dir without reading its files (beyond
@@ -89,16 +165,14 @@ func (l *Loader) Inspect(version, dir string) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	facts, problems := validate(s, l.cfg.ReadyFile)
+	idx := readIndex(s)
+	facts, problems := validate(s, l.cfg.ReadyFile, idx)
 	sum := Summary{}
-	for rel, f := range s.files {
-		if !Servable(rel) || isSibling(s, rel) {
-			continue
-		}
+	for _, f := range servedFiles(s) {
 		sum.Files++
 		sum.Bytes += f.size
-		if isHashed(rel, facts, l.cfg.Immutable) {
-			sum.Hashed = append(sum.Hashed, "/"+rel)
+		if isHashed(f.rel, facts, l.cfg.Immutable) {
+			sum.Hashed = append(sum.Hashed, "/"+f.rel)
 		}
 	}
 	sort.Strings(sum.Hashed)
@@ -113,56 +187,17 @@ func isHashed(rel string, facts buildFacts, globs Globs) bool {
 	return hashed
 }
 
-// Load scans, validates and prepares the build in dir. An invalid build
-// returns an *InvalidError and nothing else is read.
-func (l *Loader) Load(ctx context.Context, version, dir string) (*Build, error) {
-	start := time.Now()
-	s, err := scanBuild(dir)
-	if err != nil {
-		return nil, err
-	}
-	facts, problems := validate(s, l.cfg.ReadyFile)
-	if len(problems) > 0 {
-		return nil, &InvalidError{Version: version, Problems: problems}
-	}
-	b := &Build{Version: version, Dir: dir, Files: make(map[string]*File, len(s.files))}
-	var mu sync.Mutex
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
+// servedFiles lists the files of a scan that become URLs, sorted: not
+// private, not a precompressed sibling.
+func servedFiles(s *scan) []scannedFile {
+	var out []scannedFile
 	for rel, f := range s.files {
-		if !Servable(rel) || isSibling(s, rel) {
-			continue
-		}
-		g.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			c, reused, err := l.content(version, s, f)
-			if err != nil {
-				return err
-			}
-			hashed := isHashed(rel, facts, l.cfg.Immutable)
-			mu.Lock()
-			defer mu.Unlock()
-			b.Files["/"+rel] = &File{Content: c, Hashed: hashed}
-			b.Bytes += c.Identity.Size
-			if reused {
-				b.Reused++
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("load build %q: %w", version, err)
-	}
-	for p, f := range b.Files {
-		if f.Hashed {
-			b.Hashed = append(b.Hashed, p)
+		if Servable(rel) && !isSibling(s, rel) {
+			out = append(out, f)
 		}
 	}
-	sort.Strings(b.Hashed)
-	b.LoadTime = time.Since(start)
-	return b, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
+	return out
 }
 
 // isSibling reports whether rel is a precompressed copy (x.br, x.gz) of a
@@ -178,117 +213,106 @@ func isSibling(s *scan, rel string) bool {
 	return false
 }
 
-// content returns the prepared content of f, from memory when an earlier
-// build had the same file (by path, size and time, without reading it) or
-// the same bytes (read, but not compressed again).
-func (l *Loader) content(version string, s *scan, f scannedFile) (*Content, bool, error) {
-	html := IsHTML(f.rel) && l.cfg.TransformHTML != nil
-	key := statKey{f.rel, f.size, f.modTime.UnixNano()}
-	if !html {
-		l.mu.Lock()
-		c := l.byStat[key]
-		l.mu.Unlock()
-		if c != nil {
-			return c, true, nil
+// Load scans, validates and prepares the build in dir. An invalid build
+// returns an *InvalidError and nothing else is read. The build is ready
+// to serve when Load returns: every file read and hashed, compressed
+// variants from the build's siblings, the disk cache or a fast gzip; the
+// best variants follow in the background. Canceling ctx abandons the load.
+func (l *Loader) Load(ctx context.Context, version, dir string) (*Build, error) {
+	start := time.Now()
+	l.bg.loadStarted()
+	defer l.bg.loadEnded()
+	s, err := scanBuild(dir)
+	if err != nil {
+		return nil, err
+	}
+	idx := readIndex(s)
+	facts, problems := validate(s, l.cfg.ReadyFile, idx)
+	if len(problems) > 0 {
+		return nil, &InvalidError{Version: version, Problems: problems}
+	}
+	files := servedFiles(s)
+	checked := time.Now()
+	prog := startProgress(l.log, l.cfg.ProgressEvery, version, files)
+	prepared, err := l.prepareAll(ctx, &loadJob{version: version, scan: s, index: idx.doc, start: start}, files, prog)
+	prog.stop()
+	if err != nil {
+		return nil, fmt.Errorf("load build %q: %w", version, err)
+	}
+	b, deferred := l.commit(version, dir, files, prepared, facts)
+	b.LoadTime = time.Since(start)
+	l.bg.enqueue(version, deferred)
+	l.log.Info("build loaded", zap.String("version", version), zap.Int("files", len(b.Files)), zap.Int64("bytes", b.Bytes),
+		zap.Int("reused", b.Reused), zap.Int("cached", b.Cached), zap.Int("deferred", b.Deferred),
+		zap.Duration("scan", checked.Sub(start)), zap.Duration("read_hash", time.Since(checked)), zap.Duration("took", b.LoadTime))
+	return b, nil
+}
+
+// commit builds the Build from the prepared files, sharing content another
+// load made meanwhile, and returns the new contents that wait for their
+// best variants: HTML first, then what index.html loads, then the rest.
+func (l *Loader) commit(version, dir string, files []scannedFile, prepared []preparedFile, facts buildFacts) (*Build, []*Content) {
+	b := &Build{Version: version, Dir: dir, Files: make(map[string]*File, len(files))}
+	var first, rest []*Content
+	l.mu.Lock()
+	for i, f := range files {
+		p := prepared[i]
+		key := contentKey{p.c.sum, p.c.ContentType}
+		if known := l.byKey[key]; known != nil && known != p.c {
+			p.c, p.reused, p.fromCache = known, true, false
+		}
+		l.byKey[key] = p.c
+		hashed := isHashed(f.rel, facts, l.cfg.Immutable)
+		b.Files["/"+f.rel] = &File{Content: p.c, Hashed: hashed}
+		b.Bytes += p.c.Identity.Size
+		switch {
+		case p.reused:
+			b.Reused++
+		case p.fromCache:
+			b.Cached++
+		case !p.c.Variants().Final:
+			b.Deferred++
+			if IsHTML(f.rel) || facts.indexRefs[f.rel] {
+				first = append(first, p.c)
+			} else {
+				rest = append(rest, p.c)
+			}
+		}
+		if hashed {
+			b.Hashed = append(b.Hashed, "/"+f.rel)
 		}
 	}
-	id, hash, err := l.readIdentity(version, f, html)
-	if err != nil {
-		return nil, false, err
-	}
-	l.mu.Lock()
-	known := l.byHash[hash]
 	l.mu.Unlock()
-	// Same bytes: the same prepared content, Last-Modified included (the
-	// bytes have not changed since then), so caches holding the earlier
-	// build's copy stay valid.
-	if known != nil && known.ContentType == typeOf(f.rel).contentType {
-		if !html {
-			l.remember(key, known)
-		}
-		return known, true, nil
-	}
-	mt := typeOf(f.rel)
-	c := &Content{ContentType: mt.contentType, Compressible: mt.compressible, ModTime: f.modTime, Hash: hash, Identity: id}
-	if err := l.prepareVariants(c, s, f, html); err != nil {
-		return nil, false, err
-	}
-	if l.cfg.Annotate != nil {
-		c.Meta = l.cfg.Annotate(c)
-	}
-	if !html {
-		l.remember(key, c)
-	}
-	l.mu.Lock()
-	l.byHash[hash] = c
-	l.mu.Unlock()
-	return c, false, nil
+	return b, append(first, rest...)
 }
 
-func (l *Loader) remember(key statKey, c *Content) {
-	l.mu.Lock()
-	l.byStat[key] = c
-	l.mu.Unlock()
-}
-
-// readIdentity reads f (transforming HTML) and hashes it. Files over
-// MaxMemoryFile stay on disk behind an open handle, hashed by streaming.
-func (l *Loader) readIdentity(version string, f scannedFile, html bool) (*Representation, string, error) {
-	if f.size > l.cfg.MaxMemoryFile && !html {
-		return openLarge(f)
-	}
-	data, err := os.ReadFile(f.abs)
-	if err != nil {
-		return nil, "", fmt.Errorf("read %q: %w", f.rel, err)
-	}
-	if html {
-		data = l.cfg.TransformHTML(version, data)
-	}
-	h := newHasher()
-	_, _ = h.Write(data)
-	hash := contentHash(h.Sum(nil))
-	return &Representation{Encoding: Identity, ETag: etag(hash, Identity), Size: int64(len(data)), data: data}, hash, nil
-}
-
-func openLarge(f scannedFile) (*Representation, string, error) {
-	fh, err := os.Open(f.abs)
-	if err != nil {
-		return nil, "", fmt.Errorf("open %q: %w", f.rel, err)
-	}
-	h := newHasher()
-	n, err := io.Copy(h, io.NewSectionReader(fh, 0, f.size))
-	if err == nil && n != f.size {
-		err = errors.New("file changed while reading")
-	}
-	if err != nil {
-		fh.Close()
-		return nil, "", fmt.Errorf("hash %q: %w", f.rel, err)
-	}
-	// The handle stays open for as long as a build refers to it; the
-	// runtime closes it once the last snapshot holding it is collected,
-	// so a request in flight never reads from a closed file.
-	hash := contentHash(h.Sum(nil))
-	return &Representation{Encoding: Identity, ETag: etag(hash, Identity), Size: f.size, file: fh}, hash, nil
-}
-
-// Retain forgets prepared content that none of builds uses any more.
-func (l *Loader) Retain(builds []*Build) {
-	keep := map[*Content]bool{}
-	for _, b := range builds {
-		for _, f := range b.Files {
-			keep[f.Content] = true
-		}
-	}
+// known returns the prepared content for key, if a load made it.
+func (l *Loader) known(key contentKey) *Content {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for k, c := range l.byStat {
-		if !keep[c] {
-			delete(l.byStat, k)
+	return l.byKey[key]
+}
+
+// Retain tells the loader which builds are in use: content only other
+// builds had is no longer shared with the next loads (and is freed with
+// them), and the disk cache may delete the variants of such content once
+// it is over its budget. The registry calls it after every change.
+func (l *Loader) Retain(builds []*Build) {
+	keep := map[contentKey]*Content{}
+	for _, b := range builds {
+		for _, f := range b.Files {
+			keep[contentKey{f.sum, f.ContentType}] = f.Content
 		}
 	}
-	for k, c := range l.byHash {
-		if !keep[c] {
-			delete(l.byHash, k)
-		}
+	l.mu.Lock()
+	l.byKey = keep
+	l.mu.Unlock()
+	if l.cache == nil || !l.cache.startPrune() {
+		return
 	}
+	inUse := make(map[[sha256.Size]byte]bool, len(keep))
+	for k := range keep {
+		inUse[k.sum] = true
+	}
+	l.bg.goOwned(func() { l.cache.prune(inUse) })
 }

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/skewless/skewless/manifest/manifesttest"
 
@@ -29,6 +28,24 @@ func load(t *testing.T, l *Loader, version, dir string) *Build {
 	b, err := l.Load(t.Context(), version, dir)
 	if err != nil {
 		t.Fatalf("Load %s: %v", dir, err)
+	}
+	return b
+}
+
+// newLoader returns a loader closed when the test ends.
+func newLoader(t testing.TB, cfg LoaderConfig) *Loader {
+	t.Helper()
+	l := NewLoader(cfg)
+	t.Cleanup(l.Close)
+	return l
+}
+
+// loadCompressed loads a build and waits for its best variants.
+func loadCompressed(t *testing.T, l *Loader, version, dir string) *Build {
+	t.Helper()
+	b := load(t, l, version, dir)
+	if err := l.WaitCompressed(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 	return b
 }
@@ -65,7 +82,7 @@ func gunzip(t *testing.T, b []byte) []byte {
 }
 
 func TestLoadFixtureFiles(t *testing.T) {
-	b := load(t, NewLoader(LoaderConfig{}), "v1", fixtureV1)
+	b := load(t, newLoader(t, LoaderConfig{}), "v1", fixtureV1)
 	want := []string{
 		"/assets/about-Br9WxIf2.js", "/assets/index-BJZwVCD_.css", "/assets/index-BUIHxmUq.js",
 		"/assets/report-BOLr84pY.js", "/assets/vendor-Bb1KB3MD.js",
@@ -94,7 +111,7 @@ func TestLoadFixtureFiles(t *testing.T) {
 		t.Errorf("Reused = %d on a fresh loader", b.Reused)
 	}
 	// Summary and Inspect agree with Load.
-	sum, err := NewLoader(LoaderConfig{}).Inspect("v1", fixtureV1)
+	sum, err := newLoader(t, LoaderConfig{}).Inspect("v1", fixtureV1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +132,7 @@ var contentTypeTests = []struct {
 }
 
 func TestLoadContentTypes(t *testing.T) {
-	b := load(t, NewLoader(LoaderConfig{}), "v1", fixtureV1)
+	b := load(t, newLoader(t, LoaderConfig{}), "v1", fixtureV1)
 	for _, tt := range contentTypeTests {
 		t.Run(tt.path, func(t *testing.T) {
 			f := b.Files[tt.path]
@@ -137,7 +154,17 @@ var etagShape = regexp.MustCompile(`^"[A-Za-z0-9_-]{16}"$`)
 // TestLoadETags: the strong ETag is the quoted base64url SHA-256 prefix of
 // the identity bytes; each coding has its own tag (RFC 9110 §8.8.3).
 func TestLoadETags(t *testing.T) {
-	b := load(t, NewLoader(LoaderConfig{}), "v1", fixtureV1)
+	l := newLoader(t, LoaderConfig{})
+	b := load(t, l, "v1", fixtureV1)
+	fast := map[string]string{}
+	for p, f := range b.Files {
+		if gz := f.Variant(Gzip); gz != nil {
+			fast[p] = gz.ETag
+		}
+	}
+	if err := l.WaitCompressed(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	for p, f := range b.Files {
 		data, err := os.ReadFile(filepath.Join(fixtureV1, p))
 		if err != nil {
@@ -151,11 +178,16 @@ func TestLoadETags(t *testing.T) {
 		if !etagShape.MatchString(f.Identity.ETag) || f.Identity.ETag != `"`+hash+`"` {
 			t.Errorf("%s: identity ETag %q, want %q", p, f.Identity.ETag, `"`+hash+`"`)
 		}
-		if f.Brotli != nil && f.Brotli.ETag != `"`+hash+`.br"` {
-			t.Errorf("%s: br ETag %q", p, f.Brotli.ETag)
+		if br := f.Variant(Brotli); br != nil && br.ETag != `"`+hash+`.br"` {
+			t.Errorf("%s: br ETag %q", p, br.ETag)
 		}
-		if f.Gzip != nil && f.Gzip.ETag != `"`+hash+`.gz"` {
-			t.Errorf("%s: gzip ETag %q", p, f.Gzip.ETag)
+		if gz := f.Variant(Gzip); gz != nil && gz.ETag != `"`+hash+`.gz"` {
+			t.Errorf("%s: gzip ETag %q", p, gz.ETag)
+		}
+		// The fast gzip a build goes live with is other bytes than the
+		// final one: another strong tag, that still revalidates.
+		if tag, ok := fast[p]; ok && (tag != `"`+hash+`.gz1"` || !f.MatchesETag(tag)) {
+			t.Errorf("%s: fast gzip ETag %q", p, tag)
 		}
 		info, err := os.Stat(filepath.Join(fixtureV1, p))
 		if err != nil {
@@ -170,27 +202,31 @@ func TestLoadETags(t *testing.T) {
 // TestLoadVariants: JS, CSS and HTML get brotli and gzip variants at load,
 // smaller than the identity and decoding to exactly its bytes.
 func TestLoadVariants(t *testing.T) {
-	b := load(t, NewLoader(LoaderConfig{}), "v1", fixtureV1)
+	b := loadCompressed(t, newLoader(t, LoaderConfig{}), "v1", fixtureV1)
 	for p, f := range b.Files {
 		t.Run(p, func(t *testing.T) {
+			vs := f.Variants()
+			if !vs.Final || vs.Identity != f.Identity {
+				t.Fatalf("variants: final %v, identity %p (want %p)", vs.Final, vs.Identity, f.Identity)
+			}
 			id := f.Identity.Bytes()
 			if id == nil {
 				t.Fatal("identity not in memory")
 			}
 			ext := filepath.Ext(p)
 			if ext == ".js" || ext == ".css" || ext == ".html" {
-				if f.Brotli == nil || f.Gzip == nil {
-					t.Fatalf("br %v, gzip %v: want both variants", f.Brotli != nil, f.Gzip != nil)
+				if vs.Brotli == nil || vs.Gzip == nil {
+					t.Fatalf("br %v, gzip %v: want both variants", vs.Brotli != nil, vs.Gzip != nil)
 				}
 			}
-			if len(id) < 128 && (f.Brotli != nil || f.Gzip != nil) {
+			if len(id) < 128 && vs.Compressed() {
 				t.Errorf("a %d-byte file has compressed variants", len(id))
 			}
 			for _, v := range []struct {
 				rep    *Representation
 				enc    Encoding
 				decode func(*testing.T, []byte) []byte
-			}{{f.Brotli, Brotli, unbrotli}, {f.Gzip, Gzip, gunzip}} {
+			}{{vs.Brotli, Brotli, unbrotli}, {vs.Gzip, Gzip, gunzip}} {
 				if v.rep == nil {
 					continue
 				}
@@ -224,7 +260,7 @@ func TestLoadSkipsPrivateFiles(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	b := load(t, NewLoader(LoaderConfig{}), "v1", dir)
+	b := load(t, newLoader(t, LoaderConfig{}), "v1", dir)
 	for _, p := range []string{"/.vite/manifest.json", "/.env", "/.git/config", "/assets/.DS_Store", "/.well-known/.secret"} {
 		if b.Files[p] != nil {
 			t.Errorf("%s is served", p)
@@ -267,7 +303,7 @@ func TestLoadSymlinks(t *testing.T) {
 			t.Fatalf("%s reads %q, %v", link, b, err)
 		}
 	}
-	b := load(t, NewLoader(LoaderConfig{}), "v1", dir)
+	b := load(t, newLoader(t, LoaderConfig{}), "v1", dir)
 	for _, p := range []string{"/leak.txt", "/assets/up.txt", "/dirlink", "/dirlink/vendor-Bb1KB3MD.js", "/dangling.js"} {
 		if f := b.Files[p]; f != nil {
 			t.Errorf("%s is part of the build", p)
@@ -300,26 +336,34 @@ func TestLoadPrecompressedSiblings(t *testing.T) {
 		"assets/only-gz-4ed993c7.css.gz": "gz sibling",
 		"orphan.txt.gz":                  "no orphan.txt beside it",
 	})
-	b := load(t, NewLoader(LoaderConfig{}), "v1", dir)
+	// Siblings are there as Load returns: nothing waits for them.
+	b := load(t, newLoader(t, LoaderConfig{}), "v1", dir)
 	f := b.Files["/assets/app-BRh8Y3xK.js"]
 	if f == nil {
 		t.Fatal("no /assets/app-BRh8Y3xK.js")
 	}
-	if f.Brotli == nil || !bytes.Equal(f.Brotli.Bytes(), br) || f.Brotli.Size != int64(len(br)) {
-		t.Errorf("brotli variant is not the sibling's bytes: %v", f.Brotli)
+	vs := f.Variants()
+	if !vs.Final || !f.Negotiated {
+		t.Errorf("siblings: final %v, negotiated %v; want both", vs.Final, f.Negotiated)
 	}
-	if f.Gzip == nil || !bytes.Equal(f.Gzip.Bytes(), gz) {
-		t.Errorf("gzip variant is not the sibling's bytes: %v", f.Gzip)
+	if vs.Brotli == nil || !bytes.Equal(vs.Brotli.Bytes(), br) || vs.Brotli.Size != int64(len(br)) {
+		t.Errorf("brotli variant is not the sibling's bytes: %v", vs.Brotli)
 	}
-	if f.Brotli != nil && f.Brotli.ETag != `"`+f.Hash+`.br"` {
-		t.Errorf("sibling ETag %q", f.Brotli.ETag)
+	if vs.Gzip == nil || !bytes.Equal(vs.Gzip.Bytes(), gz) {
+		t.Errorf("gzip variant is not the sibling's bytes: %v", vs.Gzip)
+	}
+	if vs.Brotli != nil && vs.Brotli.ETag != `"`+f.Hash+`.br"` {
+		t.Errorf("sibling ETag %q", vs.Brotli.ETag)
 	}
 	if string(f.Identity.Bytes()) != js {
 		t.Error("identity is not the file's bytes")
 	}
 	css := b.Files["/assets/only-gz-4ed993c7.css"]
-	if css == nil || css.Gzip == nil || string(css.Gzip.Bytes()) != "gz sibling" || css.Brotli != nil {
-		t.Errorf("a lone .gz sibling: gzip %v, brotli %v; want the sibling and no brotli", css.Gzip, css.Brotli)
+	if css == nil {
+		t.Fatal("no /assets/only-gz-4ed993c7.css")
+	}
+	if cv := css.Variants(); cv.Gzip == nil || string(cv.Gzip.Bytes()) != "gz sibling" || cv.Brotli != nil {
+		t.Errorf("a lone .gz sibling: gzip %v, brotli %v; want the sibling and no brotli", cv.Gzip, cv.Brotli)
 	}
 	for _, p := range []string{"/assets/app-BRh8Y3xK.js.br", "/assets/app-BRh8Y3xK.js.gz", "/assets/only-gz-4ed993c7.css.gz"} {
 		if b.Files[p] != nil {
@@ -329,7 +373,7 @@ func TestLoadPrecompressedSiblings(t *testing.T) {
 	if b.Files["/orphan.txt.gz"] == nil {
 		t.Error("a .gz without its base file is a file of the build")
 	}
-	sum, err := NewLoader(LoaderConfig{}).Inspect("v1", dir)
+	sum, err := newLoader(t, LoaderConfig{}).Inspect("v1", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +388,7 @@ func TestLoadTransformHTML(t *testing.T) {
 		mu    sync.Mutex
 		calls []string
 	)
-	l := NewLoader(LoaderConfig{TransformHTML: func(version string, doc []byte) []byte {
+	l := newLoader(t, LoaderConfig{TransformHTML: func(version string, doc []byte) []byte {
 		mu.Lock() // Load prepares files from many goroutines
 		calls = append(calls, version)
 		mu.Unlock()
@@ -355,7 +399,7 @@ func TestLoadTransformHTML(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "about.htm"), []byte(strings.Repeat("<p>about</p>", 20)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b := load(t, l, "v7", dir)
+	b := loadCompressed(t, l, "v7", dir)
 	for p, f := range b.Files {
 		orig, err := os.ReadFile(filepath.Join(dir, p))
 		if err != nil {
@@ -371,98 +415,16 @@ func TestLoadTransformHTML(t *testing.T) {
 		if f.Identity.Size != int64(len(want)) {
 			t.Errorf("%s: Size %d, want %d", p, f.Identity.Size, len(want))
 		}
-		if f.Brotli != nil && !bytes.Equal(unbrotli(t, f.Brotli.Bytes()), want) {
+		if br := f.Variant(Brotli); br != nil && !bytes.Equal(unbrotli(t, br.Bytes()), want) {
 			t.Errorf("%s: brotli variant is not of the transformed bytes", p)
 		}
-		if f.Gzip != nil && !bytes.Equal(gunzip(t, f.Gzip.Bytes()), want) {
+		if gz := f.Variant(Gzip); gz != nil && !bytes.Equal(gunzip(t, gz.Bytes()), want) {
 			t.Errorf("%s: gzip variant is not of the transformed bytes", p)
 		}
 	}
 	if len(calls) != 2 {
 		t.Errorf("TransformHTML ran %d times (%q), want 2 (index.html, about.htm)", len(calls), calls)
 	}
-}
-
-// TestLoadReusesContent: a second build sharing unchanged files with the
-// first (copied with their times) shares their prepared content.
-func TestLoadReusesContent(t *testing.T) {
-	root := t.TempDir()
-	dirA, dirB := filepath.Join(root, "a"), filepath.Join(root, "b")
-	copyBuild(t, fixtureV1, dirA)
-	copyBuild(t, fixtureV1, dirB)
-	changed := filepath.Join(dirB, "robots.txt")
-	if err := os.WriteFile(changed, []byte("User-agent: *\nDisallow: /private\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l := NewLoader(LoaderConfig{})
-	a := load(t, l, "a", dirA)
-	b := load(t, l, "b", dirB)
-	if b.Reused != len(b.Files)-1 {
-		t.Errorf("Reused = %d, want %d (every file but robots.txt)", b.Reused, len(b.Files)-1)
-	}
-	for p, fb := range b.Files {
-		fa := a.Files[p]
-		if same := fa.Content == fb.Content; same == (p == "/robots.txt") {
-			t.Errorf("%s: shares content = %v", p, same)
-		}
-	}
-	if got := string(b.Files["/robots.txt"].Identity.Bytes()); !strings.Contains(got, "/private") {
-		t.Errorf("b's robots.txt = %q, the old content", got)
-	}
-
-	// Same bytes under another time: read again, but the same prepared
-	// content, Last-Modified included, so caches holding a's copy stay
-	// valid. The same bytes as another type are a content of their own.
-	dirC := filepath.Join(root, "c")
-	copyBuild(t, fixtureV1, dirC)
-	js := filepath.Join(dirC, "assets", "report-BOLr84pY.js")
-	later := time.Now().Add(time.Hour)
-	if err := os.Chtimes(js, later, later); err != nil {
-		t.Fatal(err)
-	}
-	jsBytes, err := os.ReadFile(js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dirC, "report.txt"), jsBytes, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c := load(t, l, "c", dirC)
-	fa, fc := a.Files["/assets/report-BOLr84pY.js"], c.Files["/assets/report-BOLr84pY.js"]
-	if fa.Content != fc.Content {
-		t.Error("the same bytes under a new time were prepared again")
-	}
-	txt := c.Files["/report.txt"]
-	if txt.Content == fa.Content || txt.ContentType != "text/plain; charset=utf-8" || txt.Hash != fa.Hash {
-		t.Errorf("the same bytes as text: shared %v, type %q", txt.Content == fa.Content, txt.ContentType)
-	}
-	if c.Reused != len(c.Files)-1 {
-		t.Errorf("c: Reused = %d, want %d (all but report.txt)", c.Reused, len(c.Files)-1)
-	}
-
-	// Retain forgets what no kept build uses: a's robots.txt (c reused
-	// it, b has its own) is prepared anew when a is loaded again; what b
-	// shares with a is still reused.
-	l.Retain([]*Build{b})
-	a2 := load(t, l, "a", dirA)
-	if a2.Files["/robots.txt"].Content == a.Files["/robots.txt"].Content {
-		t.Error("Retain kept content only forgotten builds used")
-	}
-	if a2.Files["/index.html"].Content != b.Files["/index.html"].Content {
-		t.Error("Retain dropped content a kept build uses")
-	}
-	if a2.Reused != len(a2.Files)-1 {
-		t.Errorf("a2: Reused = %d, want %d", a2.Reused, len(a2.Files)-1)
-	}
-}
-
-func statTime(t *testing.T, p string) time.Time {
-	t.Helper()
-	info, err := os.Stat(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.ModTime()
 }
 
 // TestLoadLargeFile: a file over MaxMemoryFile stays on disk, is not
@@ -477,7 +439,7 @@ func TestLoadLargeFile(t *testing.T) {
 		"assets/big-BRh8Y3xK.js":   string(big),
 		"assets/small-BRh8Y3xK.js": "small",
 	})
-	b := load(t, NewLoader(LoaderConfig{MaxMemoryFile: 1024}), "v1", dir)
+	b := load(t, newLoader(t, LoaderConfig{MaxMemoryFile: 1024}), "v1", dir)
 	f := b.Files["/assets/big-BRh8Y3xK.js"]
 	if f == nil {
 		t.Fatal("no big file")
@@ -485,7 +447,7 @@ func TestLoadLargeFile(t *testing.T) {
 	if f.Identity.Bytes() != nil {
 		t.Error("a file over MaxMemoryFile is in memory")
 	}
-	if f.Brotli != nil || f.Gzip != nil {
+	if f.Variants().Compressed() || f.Negotiated {
 		t.Error("a file-backed file was compressed at load")
 	}
 	if f.Identity.Size != int64(len(big)) {
@@ -514,7 +476,7 @@ func TestLoadLargeFile(t *testing.T) {
 func TestLoadCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	b, err := NewLoader(LoaderConfig{}).Load(ctx, "v1", fixtureV1)
+	b, err := newLoader(t, LoaderConfig{}).Load(ctx, "v1", fixtureV1)
 	if err == nil || b != nil {
 		t.Fatalf("Load with a canceled context = %v, %v; want an error", b, err)
 	}

@@ -220,9 +220,7 @@ func (r *Registry) load(ctx context.Context, v string) (*Build, error) {
 		return nil, err
 	}
 	r.loaded[v] = b
-	r.cfg.Observer.Loaded(b)
-	r.log.Info("build loaded", zap.String("version", v), zap.Int("files", len(b.Files)),
-		zap.Int64("bytes", b.Bytes), zap.Int("reused", b.Reused), zap.Duration("took", b.LoadTime))
+	r.cfg.Observer.Loaded(b) // the loader logs "build loaded"
 	return b, nil
 }
 

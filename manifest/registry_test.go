@@ -17,7 +17,9 @@ const fixtureBuilds = "../fixtures/builds"
 func startRegistry(t *testing.T, dir string, rescan time.Duration) (*Registry, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
-	r, err := NewRegistry(RegistryConfig{Dir: dir, Loader: NewLoader(LoaderConfig{}), Grace: time.Hour, Keep: 10,
+	l := NewLoader(LoaderConfig{Log: zap.New(core)})
+	t.Cleanup(l.Close)
+	r, err := NewRegistry(RegistryConfig{Dir: dir, Loader: l, Grace: time.Hour, Keep: 10,
 		Settle: 20 * time.Millisecond, Rescan: rescan, Log: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
@@ -26,6 +28,12 @@ func startRegistry(t *testing.T, dir string, rescan time.Duration) (*Registry, *
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
+	// As moments after the builds went live: their background compression
+	// would otherwise compete with the tests' copies, which must not pause
+	// for the 20ms settle time.
+	if err := l.WaitCompressed(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	return r, logs
 }
 

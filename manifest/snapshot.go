@@ -94,3 +94,19 @@ func (s *Snapshot) LiveHashed(p string) *File {
 func (s *Snapshot) RetiredBy(p string) string {
 	return s.retired[p]
 }
+
+// Activated returns when build v last became current (for a build adopted
+// as live without ever being current: when it became live), or zero when
+// the snapshot does not list v. Last-Modified of HTML and unhashed files
+// is never earlier than this.
+func (s *Snapshot) Activated(v string) time.Time {
+	for _, b := range s.Builds {
+		if b.Version == v {
+			if b.Activated.IsZero() {
+				return b.Superseded
+			}
+			return b.Activated
+		}
+	}
+	return time.Time{}
+}

@@ -49,28 +49,51 @@ type buildFacts struct {
 	// manifestOutputs are the relative paths a build manifest lists as
 	// outputs: content-hashed by construction.
 	manifestOutputs map[string]bool
+	// indexRefs are the relative paths index.html loads: the first files
+	// a visitor asks for.
+	indexRefs map[string]bool
 }
 
-// validate checks a scanned build: index.html present, every local URL it
-// loads present, every output a build manifest names present, and the
-// ready file (when readyFile is set) present. It returns every problem.
-func validate(s *scan, readyFile string) (buildFacts, []string) {
-	facts := buildFacts{manifestOutputs: map[string]bool{}}
+// indexFile is index.html as one load read it: validation checks these
+// bytes and the loader serves them, so they cannot differ.
+type indexFile struct {
+	doc     []byte
+	problem string // why it cannot be used, or ""
+}
+
+// readIndex reads the build's index.html once.
+func readIndex(s *scan) indexFile {
+	idx, ok := s.files[indexHTML]
+	if !ok {
+		return indexFile{problem: "index.html is missing"}
+	}
+	doc, err := os.ReadFile(idx.abs)
+	if err != nil {
+		return indexFile{problem: fmt.Sprintf("index.html cannot be read: %v", err)}
+	}
+	return indexFile{doc: doc, problem: documentProblem(doc)}
+}
+
+// validate checks a scanned build: index.html present and a document,
+// every local URL it loads present, every output a build manifest names
+// present, and the ready file (when readyFile is set) present. It returns
+// every problem.
+func validate(s *scan, readyFile string, idx indexFile) (buildFacts, []string) {
+	facts := buildFacts{manifestOutputs: map[string]bool{}, indexRefs: map[string]bool{}}
 	var problems []string
 	if readyFile != "" {
 		if _, ok := s.files[readyFile]; !ok {
 			problems = append(problems, fmt.Sprintf("ready file %q is not there yet", readyFile))
 		}
 	}
-	if idx, ok := s.files[indexHTML]; !ok {
-		problems = append(problems, "index.html is missing")
-	} else if doc, err := os.ReadFile(idx.abs); err != nil {
-		problems = append(problems, fmt.Sprintf("index.html cannot be read: %v", err))
-	} else {
-		for _, ref := range htmlRefs(doc, "/") {
-			if _, ok := s.files[strings.TrimPrefix(ref, "/")]; !ok {
-				problems = append(problems, fmt.Sprintf("index.html loads %s, which is not in the build", ref))
-			}
+	if idx.problem != "" {
+		problems = append(problems, idx.problem)
+	}
+	for _, ref := range htmlRefs(idx.doc, "/") {
+		rel := strings.TrimPrefix(ref, "/")
+		facts.indexRefs[rel] = true
+		if _, ok := s.files[rel]; !ok {
+			problems = append(problems, fmt.Sprintf("index.html loads %s, which is not in the build", ref))
 		}
 	}
 	for _, m := range []struct {

@@ -48,6 +48,63 @@ var validateTests = []struct {
 		files:    map[string]string{},
 		problems: []string{"index.html is missing"},
 	},
+	// Issue 10: a blank site must not go live.
+	{
+		name:     "empty index.html",
+		files:    map[string]string{"index.html": ""},
+		problems: []string{"index.html is empty: every route would show a blank page"},
+	},
+	{
+		name:     "index.html of white space and a byte-order mark",
+		files:    map[string]string{"index.html": "\ufeff \n\t\r\n"},
+		problems: []string{"index.html is empty: every route would show a blank page"},
+	},
+	{
+		name:     "index.html is a text file",
+		files:    map[string]string{"index.html": "Build output goes here.\nSee README.\n"},
+		problems: []string{"index.html is not an HTML document: it holds no tags (plain text?)"},
+	},
+	{
+		name:     "index.html is JSON",
+		files:    map[string]string{"index.html": `{"error": "build failed", "code": 1 < 2}`},
+		problems: []string{"index.html is not an HTML document: it holds no tags (plain text?)"},
+	},
+	{
+		name: "index.html with an empty body and no script",
+		files: map[string]string{
+			"index.html": "<!doctype html>\n<html><head><title>App</title><link rel=\"stylesheet\" href=\"/app.css\"></head>\n" +
+				"<body>\n  <!-- the app mounts here -->\n</body></html>\n",
+			"app.css": "body{}",
+		},
+		problems: []string{"index.html would show a blank page: its <body> is empty and it loads no <script>"},
+	},
+	{
+		name:     "index.html of a head only",
+		files:    map[string]string{"index.html": "<html><head><title>App</title></head></html>"},
+		problems: []string{"index.html would show a blank page: its <body> is empty and it loads no <script>"},
+	},
+	{
+		name: "blank index.html and a missing reference: both reported",
+		files: map[string]string{
+			"index.html": `<html><head><link rel="stylesheet" href="/gone.css"></head><body></body></html>`,
+		},
+		problems: []string{
+			"index.html would show a blank page: its <body> is empty and it loads no <script>",
+			"index.html loads /gone.css, which is not in the build",
+		},
+	},
+	{
+		name:  "a script and an empty body is a document",
+		files: map[string]string{"index.html": `<html><head><script type="module" src="/app.js"></script></head><body></body></html>`, "app.js": "x"},
+	},
+	{
+		name:  "an inline script alone is a document",
+		files: map[string]string{"index.html": `<script>document.body.textContent = "hi"</script>`},
+	},
+	{
+		name:  "a body with text only is a document",
+		files: map[string]string{"index.html": "<!doctype html><title>Down</title><p>Back soon.</p>"},
+	},
 	{
 		name:     "index.html in a sub-folder only",
 		files:    map[string]string{"dist/index.html": page("")},

@@ -28,6 +28,7 @@ type server struct {
 	events  *hub
 	metrics *metrics
 	bodies  atomic.Pointer[snapshotBodies] // /_skewless/ JSON of the last snapshot asked about
+	headers headerCache                    // response header values of the files served
 }
 
 const reservedPrefix = "/_skewless/"
@@ -150,7 +151,7 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) outcome 
 	case res.status == fiber.StatusNotFound:
 		return writeNotFoundPage(c, res.file, res.outcome)
 	}
-	return s.writeFile(c, res.file, res.outcome)
+	return s.writeFile(c, snap, res.file, res.outcome)
 }
 
 // errorHandler answers errors Fiber raises itself (a malformed request

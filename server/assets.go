@@ -16,33 +16,36 @@ const (
 )
 
 // writeFile sends f (or a 304/206/416 for it) with the caching headers the
-// contract gives hashed and unhashed files. Bytes and header values were
-// prepared at load: nothing here reads the disk for an in-memory file,
-// compresses or formats a date.
-func (s *server) writeFile(c *fiber.Ctx, f *manifest.File, out outcome) outcome {
+// contract gives hashed and unhashed files. Bytes were prepared at load,
+// header values when the snapshot was first seen: nothing here reads the
+// disk for an in-memory file, compresses or formats a date.
+func (s *server) writeFile(c *fiber.Ctx, snap *manifest.Snapshot, f *manifest.File, out outcome) outcome {
 	req, h := &c.Request().Header, &c.Response().Header
 	rangeHdr := utils.UnsafeString(req.PeekCanonical(hdrRange))
 	enc := manifest.Identity
+	// One read of the variants: the coding, ETag and body all come from it
+	// even if better variants are swapped in meanwhile.
+	vs := f.Variants()
 	// A range is of the identity bytes: clients resume downloads against
 	// the length they saw, whatever the coding.
-	if (f.Brotli != nil || f.Gzip != nil) && rangeHdr == "" {
-		enc = negotiate(req.PeekCanonical(hdrAcceptEncoding), f.Brotli != nil, f.Gzip != nil)
+	if vs.Compressed() && rangeHdr == "" {
+		enc = negotiate(req.PeekCanonical(hdrAcceptEncoding), vs.Brotli != nil, vs.Gzip != nil)
 	}
-	p := headersOf(f.Content)
+	rep := vs.Get(enc)
+	p := s.fileHeaders(snap, f)
 	immutable := f.Hashed && out == outServed
 	inm := checkIfNoneMatch(utils.UnsafeString(req.PeekCanonical(hdrIfNoneMatch)), f.Content)
-	if inm == condFalse || (inm == condNone && checkIfModifiedSince(utils.UnsafeString(req.PeekCanonical(hdrIfModifiedSince)), f.ModTime) == condFalse) {
-		setFileHeaders(h, f, p, enc, immutable)
+	if inm == condFalse || (inm == condNone && checkIfModifiedSince(utils.UnsafeString(req.PeekCanonical(hdrIfModifiedSince)), p.modTime) == condFalse) {
+		setFileHeaders(h, f, p, rep, immutable)
 		c.Status(fiber.StatusNotModified)
 		return outNotModified
 	}
-	rep := f.Variant(enc)
 	// A Range is honoured only when If-Range (if any) still holds, and
 	// answered as RFC 9110 §14.2 allows: 206, 416, or the whole file for a
 	// range it ignores.
 	res := rangeIgnore
 	var start, n int64
-	if rangeHdr != "" && checkIfRange(utils.UnsafeString(req.PeekCanonical(hdrIfRange)), rep, f.ModTime) {
+	if rangeHdr != "" && checkIfRange(utils.UnsafeString(req.PeekCanonical(hdrIfRange)), rep, p.modTime) {
 		start, n, res = parseRange(rangeHdr, rep.Size)
 	}
 	switch res {
@@ -50,14 +53,14 @@ func (s *server) writeFile(c *fiber.Ctx, f *manifest.File, out outcome) outcome 
 		h.Set("Content-Range", "bytes */"+strconv.FormatInt(rep.Size, 10))
 		return s.writeStatus(c, fiber.StatusRequestedRangeNotSatisfiable, out)
 	case rangeSatisfiable:
-		setFileHeaders(h, f, p, enc, immutable)
+		setFileHeaders(h, f, p, rep, immutable)
 		setRepresentationHeaders(h, p, enc)
 		h.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(start+n-1, 10)+"/"+strconv.FormatInt(rep.Size, 10))
 		c.Status(fiber.StatusPartialContent)
 		writeBody(c, rep, start, n)
 		return out
 	}
-	setFullHeaders(h, f, p, enc, immutable)
+	setFullHeaders(h, f, p, rep, immutable)
 	writeBody(c, rep, 0, rep.Size)
 	return out
 }

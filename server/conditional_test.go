@@ -25,11 +25,11 @@ var condModTime = time.Date(2026, 2, 13, 12, 0, 0, 500_000_000, time.UTC)
 // condContent is a compressible file with brotli and gzip variants.
 func condContent(t *testing.T) *manifest.Content {
 	t.Helper()
-	c, err := manifest.NewContent("app.js", []byte(strings.Repeat("export const x = 1;\n", 100)), condModTime, nil)
+	c, err := manifest.NewContent("app.js", []byte(strings.Repeat("export const x = 1;\n", 100)), condModTime)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Brotli == nil || c.Gzip == nil {
+	if vs := c.Variants(); vs.Brotli == nil || vs.Gzip == nil {
 		t.Fatal("test content has no compressed variants")
 	}
 	return c

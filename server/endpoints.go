@@ -13,7 +13,7 @@ import (
 func (s *server) endpoint(c *fiber.Ctx, snap *manifest.Snapshot, p string) outcome {
 	switch p {
 	case "/_skewless/client.js":
-		s.writeFile(c, &manifest.File{Content: s.client}, outEndpoint)
+		s.writeFile(c, snap, &manifest.File{Content: s.client}, outEndpoint)
 		return outEndpoint
 	case "/_skewless/version":
 		return s.writeJSON(c, fiber.StatusOK, s.bodiesOf(snap).version)

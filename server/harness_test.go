@@ -45,8 +45,19 @@ func testConfig(t testing.TB, dir string) serveConfig {
 	return cfg
 }
 
-// startServer runs serve with cfg until the test ends.
+// startServer runs serve with cfg until the test ends, and returns once
+// the builds it started with have their best variants (as moments after
+// they went live).
 func startServer(t testing.TB, cfg serveConfig) *testServer {
+	t.Helper()
+	ts := startServing(t, cfg)
+	ts.waitCompressed(t)
+	return ts
+}
+
+// startServing runs serve with cfg until the test ends, and returns once
+// it accepts requests.
+func startServing(t testing.TB, cfg serveConfig) *testServer {
 	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gofiber/fiber/v2/utils"
 	"github.com/valyala/fasthttp"
@@ -38,70 +40,213 @@ var (
 	valCodings        = [...][]byte{manifest.Brotli: []byte("br"), manifest.Gzip: []byte("gzip")}
 )
 
-// fileHeaders are a content's response header values, formatted once when
-// the content is loaded (the loader's Annotate hook) rather than on every
-// request.
+// fileHeaders are the response header values of one file as one build
+// serves it, formatted once rather than on every request.
 type fileHeaders struct {
 	contentType  []byte
 	lastModified []byte
-	etag         [3][]byte // by manifest.Encoding
+	// modTime is what Last-Modified says, for the conditional headers.
+	modTime time.Time
 
 	// Whole response headers of a 200, by coding and by immutable (0 or
 	// 1), made on first use: copying one into a response is a third of
 	// the cost of adding its fields one by one, which fasthttp checks and
-	// copies each time.
-	full [3][2]atomic.Pointer[fasthttp.ResponseHeader]
+	// copies each time. Each names the representation it was made for: a
+	// better variant swapped in later gets a header set of its own.
+	full [3][2]atomic.Pointer[preparedHeader]
 }
 
-// prepareHeaders is the loader's Annotate hook.
-func prepareHeaders(c *manifest.Content) any {
-	p := &fileHeaders{contentType: []byte(c.ContentType), lastModified: fasthttp.AppendHTTPDate(nil, c.ModTime)}
-	for _, e := range []manifest.Encoding{manifest.Identity, manifest.Brotli, manifest.Gzip} {
-		if r := c.Variant(e); r != nil {
-			p.etag[e] = []byte(r.ETag)
+type preparedHeader struct {
+	rep *manifest.Representation
+	h   fasthttp.ResponseHeader
+}
+
+// headerCache holds the fileHeaders of every file the last snapshot seen
+// serves. They depend on the build's activation (Last-Modified), not only
+// on the content, so the server owns them, per build and activation: the
+// first request that sees a new snapshot makes the tables of the builds
+// it activated, and reuses the others. Requests then only read.
+type headerCache struct {
+	cur atomic.Pointer[servedHeaders]
+
+	mu     sync.Mutex // held while making tables
+	types  map[string][]byte
+	client atomic.Pointer[clientHeaders]
+}
+
+// servedHeaders are the tables of one snapshot: current build first.
+type servedHeaders struct {
+	snap   *manifest.Snapshot
+	builds []*buildHeaders
+}
+
+type buildHeaders struct {
+	build     *manifest.Build
+	activated time.Time
+	files     map[*manifest.File]*fileHeaders
+}
+
+type clientHeaders struct {
+	content *manifest.Content
+	p       *fileHeaders
+}
+
+// fileHeaders returns the header values of f as snap serves it.
+func (s *server) fileHeaders(snap *manifest.Snapshot, f *manifest.File) *fileHeaders {
+	sh := s.headers.cur.Load()
+	if sh == nil || sh.snap != snap {
+		sh = s.headers.prepare(snap)
+	}
+	for _, b := range sh.builds {
+		if p := b.files[f]; p != nil {
+			return p
 		}
 	}
+	if f.Content == s.client {
+		return s.headers.clientHeaders(s.client)
+	}
+	// Not a file of snap: nothing resolves such a file; answer right,
+	// if slowly.
+	s.headers.mu.Lock()
+	defer s.headers.mu.Unlock()
+	return s.headers.newFileHeaders(f, time.Time{}, time.Now(), map[int64][]byte{})
+}
+
+// prepare makes the tables of snap, reusing those of the previous snapshot
+// for builds whose activation has not changed.
+func (hc *headerCache) prepare(snap *manifest.Snapshot) *servedHeaders {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	prev := hc.cur.Load()
+	if prev != nil && prev.snap == snap {
+		return prev
+	}
+	sh := &servedHeaders{snap: snap}
+	now := time.Now()
+	builds := append([]*manifest.Build(nil), snap.Live...)
+	if snap.Current != nil {
+		builds = append([]*manifest.Build{snap.Current}, builds...)
+	}
+	for _, b := range builds {
+		sh.builds = append(sh.builds, hc.buildTable(prev, b, snap.Activated(b.Version), now))
+	}
+	hc.cur.Store(sh)
+	return sh
+}
+
+func (hc *headerCache) buildTable(prev *servedHeaders, b *manifest.Build, activated, now time.Time) *buildHeaders {
+	if prev != nil {
+		for _, t := range prev.builds {
+			if t.build == b && t.activated.Equal(activated) {
+				return t
+			}
+		}
+	}
+	t := &buildHeaders{build: b, activated: activated, files: make(map[*manifest.File]*fileHeaders, len(b.Files))}
+	dates := map[int64][]byte{}
+	for _, f := range b.Files {
+		t.files[f] = hc.newFileHeaders(f, activated, now, dates)
+	}
+	return t
+}
+
+// lastModified is what a file says it was last modified: its time, never
+// later than now, and for HTML and unhashed files never before their
+// build last became current (cp -a, deploy and rollbacks keep or lower
+// file times, and a cache revalidating by date alone must get the new
+// file). A file dated in the future (or seconds ago) is dated two seconds
+// back: fasthttp's Date lags the clock by up to a second, and
+// Last-Modified must not be later than Date (RFC 9110 §8.8.2.1). The
+// activation wins over that margin: in the second after it, a Date that
+// has not caught up yet is a lesser harm than a 304 for a changed page.
+func lastModified(f *manifest.File, activated, now time.Time) time.Time {
+	t := f.ModTime
+	if limit := now.Add(-2 * time.Second); t.After(limit) {
+		t = limit
+	}
+	if !f.Hashed && activated.After(t) {
+		t = activated
+		if t.After(now) {
+			t = now // a state file written by a clock ahead of ours
+		}
+	}
+	return t.Truncate(time.Second)
+}
+
+// newFileHeaders formats f's values; dates shares the formatted dates of
+// one table.
+func (hc *headerCache) newFileHeaders(f *manifest.File, activated, now time.Time, dates map[int64][]byte) *fileHeaders {
+	lm := lastModified(f, activated, now)
+	date, ok := dates[lm.Unix()]
+	if !ok {
+		date = fasthttp.AppendHTTPDate(nil, lm)
+		dates[lm.Unix()] = date
+	}
+	return &fileHeaders{contentType: hc.typeBytes(f.ContentType), lastModified: date, modTime: lm}
+}
+
+func (hc *headerCache) typeBytes(t string) []byte {
+	if hc.types == nil {
+		hc.types = map[string][]byte{}
+	}
+	b, ok := hc.types[t]
+	if !ok {
+		b = []byte(t)
+		hc.types[t] = b
+	}
+	return b
+}
+
+// clientHeaders returns the helper script's values, made once: it changes
+// with the binary, so its date is when this process prepared it.
+func (hc *headerCache) clientHeaders(c *manifest.Content) *fileHeaders {
+	if ch := hc.client.Load(); ch != nil && ch.content == c {
+		return ch.p
+	}
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	p := hc.newFileHeaders(&manifest.File{Content: c}, time.Time{}, time.Now(), map[int64][]byte{})
+	hc.client.Store(&clientHeaders{content: c, p: p})
 	return p
 }
 
-// headersOf returns the prepared header values of c: every content the
-// server holds is loaded with prepareHeaders as its Annotate hook.
-func headersOf(c *manifest.Content) *fileHeaders { return c.Meta.(*fileHeaders) }
-
 // setFileHeaders writes the headers every answer about f carries, 304s
-// included: caching, validators, and Vary when the coding was negotiated.
-// Each is added once to a fresh response, so no lookup of an existing
-// value is needed.
-func setFileHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders, enc manifest.Encoding, immutable bool) {
+// included: caching, validators, and Vary when the coding is negotiated.
+// Vary depends on the content only, never on which variants exist yet, so
+// a cache sees the same Vary before and after a variant arrives. Each is
+// added once to a fresh response, so no lookup of an existing value is
+// needed.
+func setFileHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders, rep *manifest.Representation, immutable bool) {
 	if immutable {
 		h.AddBytesKV(hdrCacheControl, valImmutable)
 	} else {
 		h.AddBytesKV(hdrCacheControl, valRevalidate)
 	}
-	if f.Brotli != nil || f.Gzip != nil {
+	if f.Negotiated {
 		h.AddBytesKV(hdrVary, valAcceptEncoding)
 	}
-	h.AddBytesKV(hdrETag, p.etag[enc])
+	h.AddBytesKV(hdrETag, utils.UnsafeBytes(rep.ETag))
 	h.AddBytesKV(hdrLastModified, p.lastModified)
 	h.AddBytesKV(hdrNoSniff, valNoSniff)
 }
 
 // setFullHeaders replaces whatever h held with the headers of a 200 with
-// the whole representation of f in coding enc.
-func setFullHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders, enc manifest.Encoding, immutable bool) {
+// the whole representation rep of f.
+func setFullHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders, rep *manifest.Representation, immutable bool) {
 	imm := 0
 	if immutable {
 		imm = 1
 	}
-	full := p.full[enc][imm].Load()
-	if full == nil {
-		full = new(fasthttp.ResponseHeader)
-		full.DisableNormalizing()
-		setFileHeaders(full, f, p, enc, immutable)
-		setRepresentationHeaders(full, p, enc)
-		p.full[enc][imm].Store(full) // a racing request may store its own: the same
+	slot := &p.full[rep.Encoding][imm]
+	full := slot.Load()
+	if full == nil || full.rep != rep {
+		full = &preparedHeader{rep: rep}
+		full.h.DisableNormalizing()
+		setFileHeaders(&full.h, f, p, rep, immutable)
+		setRepresentationHeaders(&full.h, p, rep.Encoding)
+		slot.Store(full) // a racing request may store its own: the same
 	}
-	full.CopyTo(h)
+	full.h.CopyTo(h)
 }
 
 // setVersion adds Skewless-Version: v, unless no build is current.

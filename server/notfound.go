@@ -13,12 +13,13 @@ import (
 // validators, so no cache revalidates an error into a 304.
 func writeNotFoundPage(c *fiber.Ctx, f *manifest.File, out outcome) outcome {
 	req, h := &c.Request().Header, &c.Response().Header
-	enc := negotiate(req.PeekCanonical(hdrAcceptEncoding), f.Brotli != nil, f.Gzip != nil)
-	rep := f.Variant(enc)
+	vs := f.Variants()
+	enc := negotiate(req.PeekCanonical(hdrAcceptEncoding), vs.Brotli != nil, vs.Gzip != nil)
+	rep := vs.Get(enc)
 	h.Set(fiber.HeaderCacheControl, cacheNever)
-	h.SetContentTypeBytes(headersOf(f.Content).contentType)
+	h.SetContentType(f.ContentType)
 	h.AddBytesKV(hdrNoSniff, valNoSniff)
-	if f.Brotli != nil || f.Gzip != nil {
+	if f.Negotiated {
 		h.AddBytesKV(hdrVary, valAcceptEncoding)
 	}
 	if enc != manifest.Identity {

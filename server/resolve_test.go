@@ -217,7 +217,7 @@ func resolveSnapshot(t testing.TB) (*manifest.Snapshot, map[string]*manifest.Bui
 		"cur": resolveBuild(t, "v2", dir),
 		"old": resolveBuild(t, "v1", filepath.Join(fixtures, "v1")),
 		"older": resolveTempBuild(t, "v0", map[string]string{
-			"index.html":                "<title>v0</title>",
+			"index.html":                "<title>v0</title><p>v0",
 			"old-only.html":             "<p>old",
 			"legacy.txt":                "legacy",
 			"assets/legacy-BRh8Y3xK.js": "legacy()",
@@ -278,7 +278,7 @@ func TestResolveFallbackPages(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			files := map[string]string{}
 			for _, f := range tt.files {
-				files[f] = "<title>" + f + "</title>"
+				files[f] = "<title>" + f + "</title><body><p>" + f + "</p></body>"
 			}
 			b := resolveTempBuild(t, "v1", files)
 			snap := &manifest.Snapshot{Current: b}

@@ -54,8 +54,10 @@ func runServe(args []string) error {
 // address once requests are accepted.
 func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *accessLog, listening func(net.Addr)) error {
 	m := newMetrics()
+	loader := manifest.NewLoader(loaderConfig(cfg, log))
+	defer loader.Close()
 	reg, err := manifest.NewRegistry(manifest.RegistryConfig{
-		Dir: cfg.Builds, Loader: manifest.NewLoader(loaderConfig(cfg)),
+		Dir: cfg.Builds, Loader: loader,
 		Grace: cfg.Grace, Keep: cfg.Keep, Settle: cfg.Settle, Log: log.Named("builds"), Observer: m,
 	})
 	if err != nil {
@@ -65,7 +67,7 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 		return err
 	}
 	defer reg.Close()
-	helper, err := manifest.NewContent("client.js", client.JS, time.Now(), prepareHeaders)
+	helper, err := manifest.NewContent("client.js", client.JS, time.Now())
 	if err != nil {
 		return fmt.Errorf("prepare client helper: %w", err)
 	}
@@ -105,8 +107,9 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 	return nil
 }
 
-func loaderConfig(cfg serveConfig) manifest.LoaderConfig {
-	lc := manifest.LoaderConfig{ReadyFile: cfg.ReadyFile, Annotate: prepareHeaders, Immutable: cfg.immutable}
+func loaderConfig(cfg serveConfig, log *zap.Logger) manifest.LoaderConfig {
+	lc := manifest.LoaderConfig{ReadyFile: cfg.ReadyFile, CacheDir: manifest.CacheDir(cfg.Builds), Log: log.Named("loader"),
+		Immutable: cfg.immutable}
 	if cfg.Inject {
 		lc.TransformHTML = func(version string, doc []byte) []byte {
 			return injectHead(doc, helperTag(version))
