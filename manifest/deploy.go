@@ -112,8 +112,8 @@ func copyFile(f scannedFile, dst string) error {
 }
 
 // PresentFolders inspects every version folder of buildsDir that the
-// history does not know as served: pending (valid, waiting for the server)
-// or invalid with its problems. For `skewless status` with no server.
+// history does not know as served: pending (valid, waiting for the server),
+// ready, or invalid with its problems. For `skewless status`.
 func PresentFolders(l *Loader, buildsDir string, h *History) (map[string]FolderStatus, error) {
 	entries, err := os.ReadDir(buildsDir)
 	if err != nil {
@@ -132,8 +132,9 @@ func PresentFolders(l *Loader, buildsDir string, h *History) (map[string]FolderS
 			out[v] = FolderStatus{}
 			continue
 		}
+		// A ready build (passed over) is decided: valid, it is not pending.
 		sum, err := l.Inspect(v, filepath.Join(buildsDir, v))
-		out[v] = FolderStatus{Pending: err == nil, Files: sum.Files, Bytes: sum.Bytes, Problems: Problems(err)}
+		out[v] = FolderStatus{Pending: err == nil && !h.decided(v), Files: sum.Files, Bytes: sum.Bytes, Problems: Problems(err)}
 	}
 	return out, nil
 }

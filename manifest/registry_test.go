@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ func startRegistry(t *testing.T, dir string, rescan time.Duration) (*Registry, *
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
+	waitStartup(t, r)
 	// As moments after the builds went live: their background compression
 	// would otherwise compete with the tests' copies, which must not pause
 	// for the 20ms settle time.
@@ -35,6 +37,16 @@ func startRegistry(t *testing.T, dir string, rescan time.Duration) (*Registry, *
 		t.Fatal(err)
 	}
 	return r, logs
+}
+
+// waitStartup waits until the builds found at start are loaded.
+func waitStartup(t *testing.T, r *Registry) {
+	t.Helper()
+	select {
+	case <-r.StartupDone():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the builds found at start did not load within 20s")
+	}
 }
 
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
@@ -54,7 +66,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 // that must go unnoticed.
 func blindWatcher(t *testing.T, r *Registry, dir string) {
 	t.Helper()
-	if err := r.watcher.Remove(dir); err != nil {
+	if err := r.w.fsw.Remove(dir); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -71,7 +83,7 @@ func TestOverflowTriggersRescan(t *testing.T) {
 	}
 	blindWatcher(t, r, dir)
 	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
-	r.watcher.Errors <- fsnotify.ErrEventOverflow
+	r.w.fsw.Errors <- fsnotify.ErrEventOverflow
 	waitFor(t, 5*time.Second, "v2 current after the overflow rescan", func() bool { return r.Snapshot().Version() == "v2" })
 	if logs.FilterMessage("watcher error; rescanning").FilterField(zap.String("reason", "overflow")).Len() != 1 {
 		t.Fatal("overflow not logged with its reason")
@@ -87,7 +99,7 @@ func TestPeriodicRescanWithoutEvents(t *testing.T) {
 	blindWatcher(t, r, dir)
 	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
 	waitFor(t, 5*time.Second, "v2 current by rescan", func() bool { return r.Snapshot().Version() == "v2" })
-	if f := r.Snapshot().LiveHashed("/assets/about-Br9WxIf2.js"); f == nil {
+	if f := r.Snapshot().LiveFile("/assets/about-Br9WxIf2.js"); f == nil {
 		t.Fatal("v1 not live after the rescan deploy")
 	}
 	if err := os.RemoveAll(filepath.Join(dir, "v1")); err != nil {
@@ -191,6 +203,7 @@ func TestUnwritableStateWithABrokenLiveBuild(t *testing.T) {
 		r2, err := NewRegistry(RegistryConfig{Dir: dir, Loader: NewLoader(LoaderConfig{}), Grace: time.Hour, Keep: 10,
 			Settle: 20 * time.Millisecond, Rescan: time.Hour, Log: zap.NewNop()})
 		if err == nil && r2.Start(context.Background()) == nil {
+			<-r2.StartupDone()
 			started <- r2
 		}
 		close(started)
@@ -206,5 +219,79 @@ func TestUnwritableStateWithABrokenLiveBuild(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Start did not return within 10s")
+	}
+}
+
+// gatedLoader holds the loads of one version until released, as a large
+// build's load would take long.
+type gatedLoader struct {
+	*Loader
+	version string
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedLoader) Load(ctx context.Context, version, dir string) (*Build, error) {
+	if version == g.version {
+		g.once.Do(func() { close(g.entered) })
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return g.Loader.Load(ctx, version, dir)
+}
+
+// Two drops loading at once: the later one wins, the earlier one ends
+// ready; after a restart it is still ready, not taken for a new deploy.
+func TestLaterDropWinsEarlierEndsReady(t *testing.T) {
+	dir := t.TempDir()
+	copyBuild(t, filepath.Join(fixtureBuilds, "v1"), filepath.Join(dir, "v1"))
+	g := &gatedLoader{Loader: NewLoader(LoaderConfig{}), version: "v2", entered: make(chan struct{}), release: make(chan struct{})}
+	r, err := NewRegistry(RegistryConfig{Dir: dir, Loader: g, Grace: time.Hour, Keep: 10, Settle: 20 * time.Millisecond, Rescan: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	waitStartup(t, r)
+	copyBuild(t, filepath.Join(fixtureBuilds, "v2"), filepath.Join(dir, "v2"))
+	select {
+	case <-g.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("v2's load did not start")
+	}
+	copyBuild(t, filepath.Join(fixtureBuilds, "v3"), filepath.Join(dir, "v3"))
+	waitFor(t, 10*time.Second, "v3 current while v2 still loads", func() bool { return r.Snapshot().Version() == "v3" })
+	close(g.release)
+	state := func(v string) State {
+		for _, b := range r.Snapshot().Builds {
+			if b.Version == v {
+				return b.State
+			}
+		}
+		return Unknown
+	}
+	waitFor(t, 10*time.Second, "v2 ready", func() bool { return state("v2") == Ready })
+	if v := r.Snapshot().Version(); v != "v3" {
+		t.Fatalf("the earlier drop took over: %q", v)
+	}
+	r.Close()
+
+	r2, _ := startRegistry(t, dir, time.Hour)
+	waitFor(t, 5*time.Second, "v2 ready after a restart", func() bool {
+		for _, b := range r2.Snapshot().Builds {
+			if b.Version == "v2" {
+				return b.State == Ready
+			}
+		}
+		return false
+	})
+	if v := r2.Snapshot().Version(); v != "v3" {
+		t.Fatalf("after a restart: %q, want v3", v)
 	}
 }

@@ -2,51 +2,6 @@ package manifest
 
 import "time"
 
-// State is where a build stands in the registry.
-type State int
-
-// Build states, as `status` and /_skewless/version name them.
-const (
-	Unknown State = iota
-	Pending
-	Invalid
-	Current
-	Live
-	Retired
-)
-
-func (s State) String() string {
-	switch s {
-	case Pending:
-		return "pending"
-	case Invalid:
-		return "invalid"
-	case Current:
-		return "current"
-	case Live:
-		return "live"
-	case Retired:
-		return "retired"
-	}
-	return "unknown"
-}
-
-// BuildStatus describes one build for status listings.
-type BuildStatus struct {
-	Version    string    `json:"version"`
-	State      State     `json:"-"`
-	StateName  string    `json:"state"`
-	Seq        uint64    `json:"seq,omitempty"`
-	Activated  time.Time `json:"activated,omitzero"`
-	Superseded time.Time `json:"superseded,omitzero"`
-	RetiredAt  time.Time `json:"retired,omitzero"`
-	Files      int       `json:"files"`
-	Bytes      int64     `json:"bytes"`
-	Problems   []string  `json:"problems,omitempty"`
-	// Present is false for a build whose folder was deleted.
-	Present bool `json:"present"`
-}
-
 // Snapshot is the registry's published view of the builds. It is never
 // mutated once published: request handlers read it without locks.
 type Snapshot struct {
@@ -57,9 +12,17 @@ type Snapshot struct {
 	Live []*Build
 	// Builds lists every known build, newest activation first.
 	Builds []BuildStatus
-	// retired maps the hashed paths only retired builds had to the
-	// newest of those builds' versions.
-	retired map[string]string
+	// retired are the non-HTML paths of retired builds, the most recently
+	// retired first.
+	retired []retiredPaths
+}
+
+// retiredPaths is the set of non-HTML paths one retired build had. Sets are
+// shared between snapshots: a retirement adds one, it never rebuilds them.
+type retiredPaths struct {
+	version string
+	digest  string // Record.Paths it was made for
+	paths   map[string]struct{}
 }
 
 // Version is the current build's version, or "" when there is none.
@@ -78,21 +41,32 @@ func (s *Snapshot) File(p string) *File {
 	return s.Current.Files[p]
 }
 
-// LiveHashed returns the hashed file at p from the newest live build that
-// has it, so tabs that loaded a superseded build keep their lazy chunks.
-func (s *Snapshot) LiveHashed(p string) *File {
+// LiveFile returns the file at p from the newest live build that has it,
+// whatever its name, so tabs that loaded a superseded build keep loading
+// their chunks (retention by path). HTML is never a live build's: a page
+// is always the current build's.
+func (s *Snapshot) LiveFile(p string) *File {
+	if len(s.Live) == 0 || IsHTML(p) {
+		return nil
+	}
 	for _, b := range s.Live {
-		if f := b.Files[p]; f != nil && f.Hashed {
+		if f := b.Files[p]; f != nil {
 			return f
 		}
 	}
 	return nil
 }
 
-// RetiredBy returns the version of the retired build that had hashed path
-// p, or "" when no retired build had it.
+// RetiredBy returns the version of the most recently retired build that had
+// the non-HTML path p, or "" when no retired build had it. Callers ask the
+// current and live builds first.
 func (s *Snapshot) RetiredBy(p string) string {
-	return s.retired[p]
+	for _, r := range s.retired {
+		if _, ok := r.paths[p]; ok {
+			return r.version
+		}
+	}
+	return ""
 }
 
 // Activated returns when build v last became current (for a build adopted

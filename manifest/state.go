@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -16,9 +15,11 @@ const StateDir = ".skewless"
 
 const stateFormat = 1
 
-// History is what survives a restart, persisted in <builds>/.skewless/state.json:
-// the current build, each build's history, and the hashed paths of builds
-// so retired paths keep their marker after their folder is deleted.
+// History is what survives a restart: the current build, the activation
+// sequence and each build's record. The file store keeps it in
+// <builds>/.skewless/state.json; each build's path list (for the retired
+// marker) is kept beside it, one file per build, so a state write stays
+// small whatever the size of the builds.
 type History struct {
 	Format int `json:"format"`
 	// Rev is bumped on every write; a reader tells a change by it.
@@ -29,22 +30,35 @@ type History struct {
 	Builds  map[string]*Record `json:"builds"`
 }
 
-// Record is one build's history.
+// Record is one build's history. Which of its times are set decides the
+// build's state (stateOf).
 type Record struct {
 	Seq        uint64    `json:"seq,omitempty"`
 	Activated  time.Time `json:"activated,omitzero"`
 	Superseded time.Time `json:"superseded,omitzero"`
 	Retired    time.Time `json:"retired,omitzero"`
+	// PassedOver is when a later decision chose another build while this
+	// one, never served, was loading: it is ready, not current.
+	PassedOver time.Time `json:"passed_over,omitzero"`
 	Files      int       `json:"files,omitempty"`
 	Bytes      int64     `json:"bytes,omitempty"`
 	Problems   []string  `json:"problems,omitempty"`
-	Hashed     []string  `json:"hashed,omitempty"`
+	// Paths is the digest of the build's non-HTML path list, which the
+	// store keeps apart (StateStore.SavePaths).
+	Paths string `json:"paths,omitempty"`
+	// Hashed is the hashed paths a state written before path lists kept
+	// inline; read for the retired marker, never written for a build
+	// whose path list is stored.
+	Hashed []string `json:"hashed,omitempty"`
 }
 
 // Summary is what a state record keeps of a build's content.
 type Summary struct {
-	Files  int
-	Bytes  int64
+	Files int
+	Bytes int64
+	// Paths is the digest of the stored path list ("": none stored).
+	Paths string
+	// Hashed lists hashed paths (Loader.Inspect); not kept in the state.
 	Hashed []string
 }
 
@@ -69,20 +83,7 @@ func (s *History) record(v string) *Record {
 // StateOf returns the state of version v by its record alone (a folder's
 // presence and validity are the registry's to add).
 func (s *History) StateOf(v string) State {
-	r := s.Builds[v]
-	switch {
-	case r == nil:
-		return Unknown
-	case v == s.Current:
-		return Current
-	case !r.Retired.IsZero():
-		return Retired
-	case !r.Superseded.IsZero():
-		return Live
-	case len(r.Problems) > 0:
-		return Invalid
-	}
-	return Pending
+	return stateOf(s, v, FolderStatus{}, s.Builds[v] != nil)
 }
 
 // served reports whether v was ever current or live; a nil-safe record
@@ -92,25 +93,42 @@ func (s *History) served(v string) bool {
 	return r != nil && (v == s.Current || !r.Activated.IsZero() || !r.Superseded.IsZero())
 }
 
+// decided reports whether a decision placed v (served, or passed over):
+// a folder of such a build is no new deploy.
+func (s *History) decided(v string) bool {
+	return s.served(v) || (s.Builds[v] != nil && !s.Builds[v].PassedOver.IsZero())
+}
+
 // Activate makes v current at now with the next sequence number; the
-// previous current build becomes live (superseded at now). A retired v
-// becomes live again first, so its paths leave the retired index.
+// previous current build becomes live (superseded at now). A retired or
+// ready v leaves that state.
 func (s *History) Activate(v string, sum Summary, now time.Time) uint64 {
 	if prev := s.Builds[s.Current]; prev != nil && s.Current != v {
 		prev.Superseded = now
 	}
 	r := s.record(v)
+	old := *r
 	s.Seq++
-	*r = Record{Seq: s.Seq, Activated: now, Files: sum.Files, Bytes: sum.Bytes, Hashed: sum.Hashed}
+	*r = Record{Seq: s.Seq, Activated: now, Files: sum.Files, Bytes: sum.Bytes, Paths: old.Paths, Hashed: old.Hashed}
+	r.setPaths(sum.Paths)
 	s.Current = v
 	return s.Seq
 }
 
-// Supersede records v as a build that was live as of now without being
+// setPaths records the digest of a stored path list. An empty one (an
+// activation by `skewless activate`, which does not load the build) keeps
+// what the record had.
+func (r *Record) setPaths(digest string) {
+	if digest != "" {
+		r.Paths, r.Hashed = digest, nil
+	}
+}
+
+// Supersede records v as a build that was live as of at without being
 // activated (found beside the chosen current on a first start).
-func (s *History) Supersede(v string, sum Summary, now time.Time) {
+func (s *History) Supersede(v string, sum Summary, at time.Time) {
 	r := s.record(v)
-	*r = Record{Superseded: now, Files: sum.Files, Bytes: sum.Bytes, Hashed: sum.Hashed}
+	*r = Record{Superseded: at, Files: sum.Files, Bytes: sum.Bytes, Paths: sum.Paths}
 }
 
 // Retire marks v retired at now. Retiring the current build leaves none.
@@ -118,7 +136,6 @@ func (s *History) Retire(v string, now time.Time) {
 	r := s.record(v)
 	if v == s.Current {
 		s.Current = ""
-		r.Superseded = now
 	}
 	if r.Superseded.IsZero() {
 		r.Superseded = now
@@ -126,27 +143,57 @@ func (s *History) Retire(v string, now time.Time) {
 	r.Retired = now
 }
 
-// MarkInvalid records why v cannot be served.
+// PassOver records that a later decision chose another build than v while
+// v, never served, was on its way: v is ready (or invalid), not current.
+func (s *History) PassOver(v string, now time.Time) {
+	if s.served(v) {
+		return
+	}
+	if r := s.record(v); r.PassedOver.IsZero() {
+		r.PassedOver = now
+	}
+}
+
+// MarkInvalid records why v, never served, cannot be served.
 func (s *History) MarkInvalid(v string, problems []string) {
-	r := s.record(v)
-	if v == s.Current || !r.Superseded.IsZero() {
+	if s.served(v) {
 		return // a build that served keeps its history
 	}
-	r.Problems = problems
+	s.record(v).Problems = problems
+}
+
+// SetProblems records what is wrong with the folder of a build that keeps
+// serving its last good load (nil: nothing).
+func (s *History) SetProblems(v string, problems []string) {
+	if r := s.Builds[v]; r != nil {
+		r.Problems = problems
+	}
+}
+
+// SetContent records what a new load of v found: its size and path list,
+// and that nothing is wrong with it.
+func (s *History) SetContent(v string, sum Summary) {
+	r := s.Builds[v]
+	if r == nil {
+		return
+	}
+	r.Files, r.Bytes, r.Problems = sum.Files, sum.Bytes, nil
+	r.setPaths(sum.Paths)
 }
 
 // Forget drops the record of a build that never served.
 func (s *History) Forget(v string) {
-	if r := s.Builds[v]; r != nil && r.Activated.IsZero() && r.Superseded.IsZero() {
+	if r := s.Builds[v]; r != nil && r.Activated.IsZero() && r.Superseded.IsZero() && v != s.Current {
 		delete(s.Builds, v)
 	}
 }
 
 func statePath(buildsDir string) string { return filepath.Join(buildsDir, StateDir, "state.json") }
 
-// ReadHistory reads the persisted state. A missing file is an empty state; a
-// corrupt one returns an error wrapping ErrCorruptState with an empty state
-// so the caller can report it and rebuild from the folders.
+// ReadHistory reads the state file of a builds folder as it is. A missing
+// file is an empty state; a corrupt one returns an error wrapping
+// ErrCorruptState with an empty state. (A FileStore also rebuilds what it
+// can of a lost state; this is the plain read `status` and `deploy` use.)
 func ReadHistory(buildsDir string) (*History, error) {
 	b, err := os.ReadFile(statePath(buildsDir))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -183,45 +230,6 @@ func decodeHistory(b []byte) (*History, error) {
 	return s, nil
 }
 
-// UpdateHistory applies fn to the freshest state under an exclusive lock and
-// writes the result atomically (temp file, fsync, rename, fsync folder), so
-// the server and the sub-commands never lose each other's changes. A corrupt
-// state file is replaced: fn then starts from a copy of known (the caller's
-// last good state; nil: an empty one), and the error is reported through
-// corrupt.
-func UpdateHistory(buildsDir string, known *History, fn func(*History) error) (s *History, corrupt error, err error) {
-	dir := filepath.Join(buildsDir, StateDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("create state folder: %w", err)
-	}
-	unlock, err := lockFile(filepath.Join(dir, "lock"))
-	if err != nil {
-		return nil, nil, err
-	}
-	defer unlock()
-	s, rerr := ReadHistory(buildsDir)
-	if errors.Is(rerr, ErrCorruptState) {
-		corrupt = rerr
-		if known != nil {
-			s = known.clone()
-		}
-	} else if rerr != nil {
-		return nil, nil, rerr
-	}
-	if err := fn(s); err != nil {
-		return nil, corrupt, err
-	}
-	s.Rev++
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return nil, corrupt, fmt.Errorf("encode state: %w", err)
-	}
-	if err := writeFileAtomic(statePath(buildsDir), append(b, '\n')); err != nil {
-		return nil, corrupt, err
-	}
-	return s, corrupt, nil
-}
-
 // clone returns a deep copy: a published history is never mutated.
 func (s *History) clone() *History {
 	c := *s
@@ -231,53 +239,4 @@ func (s *History) clone() *History {
 		c.Builds[v] = &rc
 	}
 	return &c
-}
-
-func lockFile(p string) (func(), error) {
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open state lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock state: %w", err)
-	}
-	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-}
-
-// writeFileAtomic writes p through a temp file in the same folder: readers
-// see the old file or the new one, never a part.
-func writeFileAtomic(p string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-"+filepath.Base(p)+"-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync %s: %w", p, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", p, err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return fmt.Errorf("rename %s: %w", p, err)
-	}
-	return syncDir(filepath.Dir(p))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
-	}
-	return nil
 }

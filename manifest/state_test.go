@@ -3,13 +3,8 @@ package manifest
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -97,10 +92,13 @@ func TestDecodeHistory(t *testing.T) {
 func TestDecodeHistoryRoundTrip(t *testing.T) {
 	at := time.Date(2026, 2, 13, 12, 0, 0, 0, time.UTC)
 	s := newHistory()
-	s.Activate("v1", Summary{Files: 8, Bytes: 100, Hashed: []string{"/assets/a-BRh8Y3xK.js"}}, at)
+	s.Activate("v1", Summary{Files: 8, Bytes: 100, Paths: "digest1"}, at)
 	s.Activate("v2", Summary{Files: 9}, at.Add(time.Hour))
 	s.Retire("v1", at.Add(2*time.Hour))
 	s.MarkInvalid("v3", []string{"index.html is missing"})
+	s.PassOver("v4", at.Add(3*time.Hour))
+	// A state written before path lists kept hashed paths inline.
+	s.Builds["v0"] = &Record{Superseded: at, Retired: at, Hashed: []string{"/assets/a-BRh8Y3xK.js"}}
 	b, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
@@ -109,13 +107,19 @@ func TestDecodeHistoryRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"v1", "v2", "v3"} {
+	for _, v := range []string{"v0", "v1", "v2", "v3", "v4"} {
 		if got.StateOf(v) != s.StateOf(v) {
 			t.Errorf("%s: state %v after a round trip, was %v", v, got.StateOf(v), s.StateOf(v))
 		}
 	}
-	if r := got.Builds["v1"]; !r.Retired.Equal(at.Add(2*time.Hour)) || !slices.Equal(r.Hashed, []string{"/assets/a-BRh8Y3xK.js"}) {
+	if r := got.Builds["v1"]; !r.Retired.Equal(at.Add(2*time.Hour)) || r.Paths != "digest1" || r.Hashed != nil {
 		t.Errorf("v1 record after a round trip: %+v", r)
+	}
+	if r := got.Builds["v0"]; !slices.Equal(r.Hashed, []string{"/assets/a-BRh8Y3xK.js"}) {
+		t.Errorf("v0 (an old state's record) after a round trip: %+v", r)
+	}
+	if got.StateOf("v4") != Ready {
+		t.Errorf("a passed-over build is %v after a round trip, want ready", got.StateOf("v4"))
 	}
 	if got.Seq != 2 || got.Current != "v2" {
 		t.Errorf("Seq, Current = %d, %q", got.Seq, got.Current)
@@ -274,139 +278,5 @@ func TestReadHistoryMissing(t *testing.T) {
 	s, err := ReadHistory(t.TempDir())
 	if err != nil || s == nil || s.Current != "" || len(s.Builds) != 0 || s.Builds == nil {
 		t.Fatalf("ReadHistory of a fresh folder = %+v, %v; want an empty state", s, err)
-	}
-}
-
-// stateFiles lists what UpdateHistory left in the state folder.
-func stateFiles(t *testing.T, builds string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(builds, StateDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
-func TestUpdateHistoryWritesAtomically(t *testing.T) {
-	builds := t.TempDir()
-	t0 := time.Date(2026, 2, 13, 12, 0, 0, 0, time.UTC)
-	for i := range 3 {
-		s, corrupt, err := UpdateHistory(builds, nil, func(s *History) error {
-			s.Activate(fmt.Sprintf("v%d", i+1), Summary{Files: i}, t0.Add(time.Duration(i)*time.Minute))
-			return nil
-		})
-		if err != nil || corrupt != nil {
-			t.Fatalf("UpdateHistory: %v, corrupt %v", err, corrupt)
-		}
-		if s.Rev != uint64(i+1) {
-			t.Errorf("Rev = %d, want %d", s.Rev, i+1)
-		}
-	}
-	if got := stateFiles(t, builds); !slices.Equal(got, []string{"lock", "state.json"}) {
-		t.Errorf("state folder holds %q, want only lock and state.json (no temp files)", got)
-	}
-	raw, err := os.ReadFile(filepath.Join(builds, StateDir, "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !json.Valid(raw) || !strings.HasSuffix(string(raw), "}\n") {
-		t.Errorf("state.json is not one JSON document ending in a newline: %q", raw)
-	}
-	s, err := ReadHistory(builds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Current != "v3" || s.Seq != 3 || s.Rev != 3 || s.StateOf("v1") != Live || !s.Builds["v2"].Superseded.Equal(t0.Add(2*time.Minute)) {
-		t.Errorf("read back %+v", s)
-	}
-}
-
-func TestUpdateHistoryFnError(t *testing.T) {
-	builds := t.TempDir()
-	if _, _, err := UpdateHistory(builds, nil, func(s *History) error { s.Activate("v1", Summary{}, time.Now()); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	boom := errors.New("boom")
-	_, _, err := UpdateHistory(builds, nil, func(s *History) error {
-		s.Activate("v2", Summary{}, time.Now())
-		return boom
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want fn's error", err)
-	}
-	s, err := ReadHistory(builds)
-	if err != nil || s.Current != "v1" || s.Rev != 1 {
-		t.Errorf("after a failed update: %+v, %v; want the earlier state", s, err)
-	}
-}
-
-func TestUpdateHistoryReplacesCorrupt(t *testing.T) {
-	builds := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(builds, StateDir), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(builds, StateDir, "state.json"), []byte(`{"format": 1, "current": "gone"`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ReadHistory(builds); !errors.Is(err, ErrCorruptState) {
-		t.Fatalf("ReadHistory of a corrupt file: %v", err)
-	}
-	var seen *History
-	s, corrupt, err := UpdateHistory(builds, nil, func(s *History) error {
-		seen = s
-		s.Activate("v1", Summary{}, time.Now())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !errors.Is(corrupt, ErrCorruptState) {
-		t.Errorf("corrupt = %v, want ErrCorruptState", corrupt)
-	}
-	if seen == nil || s.Current != "v1" || len(s.Builds) != 1 {
-		t.Errorf("fn did not start from an empty state: %+v", s)
-	}
-	if _, err := ReadHistory(builds); err != nil {
-		t.Errorf("the state file is still unusable: %v", err)
-	}
-}
-
-// TestUpdateHistoryConcurrent: updates from many goroutines each see the
-// result of the ones before. The lock is a flock on a file each call opens
-// itself, so it holds between goroutines as it does between processes.
-func TestUpdateHistoryConcurrent(t *testing.T) {
-	builds := t.TempDir()
-	const n = 40
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Go(func() {
-			_, _, err := UpdateHistory(builds, nil, func(s *History) error {
-				s.record("counter").Files++
-				return nil
-			})
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := ReadHistory(builds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := s.Builds["counter"].Files; got != n || s.Rev != n {
-		t.Errorf("counter = %d, Rev = %d after %d updates: updates were lost", got, s.Rev, n)
-	}
-	if got := stateFiles(t, builds); !slices.Equal(got, []string{"lock", "state.json"}) {
-		t.Errorf("state folder holds %q", got)
 	}
 }

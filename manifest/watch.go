@@ -7,18 +7,356 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
 )
 
-// timers are the registry's wake-ups, each nil when not armed.
-type timers struct {
-	settle  *time.Timer // the next pending folder is due for a look
-	retire  *time.Timer // the next live build is due to retire
-	rewatch *time.Timer // the builds folder went away: look for it again
+// folderEventKind is what the watcher reports of a version folder.
+type folderEventKind uint8
+
+const (
+	folderAppeared folderEventKind = iota + 1 // a new version folder, with its fingerprint
+	folderChanged                             // something in it changed since its last fingerprint
+	folderSettled                             // quiet for --settle: its fingerprint now
+	folderGone                                // removed
+)
+
+// folderEvent is one report of the watcher.
+type folderEvent struct {
+	kind    folderEventKind
+	version string
+	fp      Fingerprint // folderAppeared, folderSettled
+	modTime time.Time   // folderAppeared: the folder's own time
+}
+
+// watcherConfig configures a watcher.
+type watcherConfig struct {
+	Dir      string
+	Settle   time.Duration
+	Rescan   time.Duration
+	Log      *zap.Logger
+	Observer Observer
+}
+
+// watcher watches the builds folder and the tree of every version folder in
+// it, and reports what happens to version folders on a channel; it decides
+// nothing. A folder's fingerprint (a walk of its tree) is taken when it
+// appears, when its settle time runs out and on the periodic rescan, never
+// once per event: a copy of n files costs a few walks, not n.
+type watcher struct {
+	cfg     watcherConfig
+	log     *zap.Logger
+	fsw     *fsnotify.Watcher
+	out     chan folderEvent
+	done    chan struct{}
+	folders map[string]*watchedFolder
+	failed  map[string]bool // watches that failed, warned about once
+	settle  *time.Timer     // the earliest folder due for a look
+	rewatch *time.Timer     // the builds folder went away: look for it again
+	walks   int             // fingerprints taken (tests count them)
+}
+
+// watchedFolder is the watcher's knowledge of one version folder.
+type watchedFolder struct {
+	fp       Fingerprint // at the last look
+	due      time.Time   // when to look again (zero: settled)
+	events   bool        // events arrived since the last look
+	reported bool        // folderChanged sent since the folder last settled
+	dirs     []string    // folders of its tree added to fsnotify
+}
+
+// startWatcher watches the builds folder, then lists it (watch first, then
+// scan: a folder created in between is seen twice rather than never), and
+// returns the version folders found with their fingerprints. run reports
+// what happens next.
+func startWatcher(cfg watcherConfig) (*watcher, map[string]folderEvent, error) {
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, nil, err
+	}
+	w := &watcher{cfg: cfg, log: cfg.Log, fsw: fsw, out: make(chan folderEvent, 256), done: make(chan struct{}),
+		folders: map[string]*watchedFolder{}, failed: map[string]bool{}}
+	w.watchRoot()
+	present, err := versionFolders(cfg.Dir)
+	if err != nil {
+		fsw.Close()
+		return nil, nil, err
+	}
+	found := map[string]folderEvent{}
+	for _, v := range present {
+		if ev, ok := w.appear(v, time.Now()); ok {
+			found[v] = ev
+		}
+	}
+	w.arm()
+	return w, found, nil
+}
+
+// events is where the watcher reports.
+func (w *watcher) events() <-chan folderEvent { return w.out }
+
+// run is the watcher's goroutine; it ends with ctx.
+func (w *watcher) run(ctx context.Context) {
+	defer close(w.done)
+	defer w.fsw.Close()
+	rescan := time.NewTicker(w.cfg.Rescan)
+	defer rescan.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-w.fsw.Events:
+			if !ok {
+				return
+			}
+			w.handle(ctx, ev)
+		case err, ok := <-w.fsw.Errors:
+			if !ok {
+				return
+			}
+			reason := "watch-error"
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				reason = "overflow"
+			}
+			w.log.Warn("watcher error; rescanning", zap.String("reason", reason), zap.Error(err))
+			w.rescan(ctx, reason)
+		case <-rescan.C:
+			w.rescan(ctx, "periodic")
+		case <-timerC(w.settle):
+			w.settle = nil
+			w.fire(ctx, time.Now())
+		case <-timerC(w.rewatch):
+			w.rewatch = nil
+			w.rescan(ctx, "builds-folder-back")
+		}
+	}
+}
+
+func (w *watcher) emit(ctx context.Context, ev folderEvent) {
+	select {
+	case w.out <- ev:
+	case <-ctx.Done():
+	}
+}
+
+// handle routes one fsnotify event.
+func (w *watcher) handle(ctx context.Context, ev fsnotify.Event) {
+	rel, err := filepath.Rel(w.cfg.Dir, ev.Name)
+	if err != nil {
+		return
+	}
+	change, v := classifyFSEvent(filepath.ToSlash(rel), ev.Op)
+	f := w.folders[v]
+	switch change {
+	case fsBuildsDirGone:
+		// Its watch is gone with it. Serving goes on from memory.
+		w.log.Warn("builds folder moved or removed; serving from memory until it is back", zap.String("dir", w.cfg.Dir))
+		rearm(&w.rewatch, time.Second)
+	case fsFolderCreated:
+		if f != nil {
+			w.changed(ctx, v, true)
+		} else if ev, ok := w.appear(v, time.Now()); ok {
+			w.emit(ctx, ev)
+		}
+	case fsFolderRemoved:
+		if _, err := os.Stat(ev.Name); errors.Is(err, fs.ErrNotExist) && f != nil {
+			w.gone(ctx, v)
+		}
+	case fsInsideCreated, fsInside:
+		if f == nil {
+			return
+		}
+		if change == fsInsideCreated {
+			if info, err := os.Lstat(ev.Name); err == nil && info.IsDir() {
+				w.watchTree(f, ev.Name)
+			}
+		}
+		w.changed(ctx, v, true)
+	}
+}
+
+// appear starts watching the tree of version folder v, then fingerprints it.
+func (w *watcher) appear(v string, now time.Time) (folderEvent, bool) {
+	root := filepath.Join(w.cfg.Dir, v)
+	info, err := os.Stat(root)
+	if err != nil || !info.IsDir() {
+		return folderEvent{}, false
+	}
+	f := &watchedFolder{due: now.Add(w.cfg.Settle)}
+	w.folders[v] = f
+	w.watchTree(f, root)
+	f.fp, _ = w.fingerprint(v)
+	w.arm()
+	return folderEvent{kind: folderAppeared, version: v, fp: f.fp, modTime: info.ModTime()}, true
+}
+
+// changed notes a change in v's tree: its settle time starts again.
+func (w *watcher) changed(ctx context.Context, v string, byEvent bool) {
+	f := w.folders[v]
+	f.events = f.events || byEvent
+	f.due = time.Now().Add(w.cfg.Settle)
+	w.arm()
+	if !f.reported {
+		f.reported = true
+		w.emit(ctx, folderEvent{kind: folderChanged, version: v})
+	}
+}
+
+func (w *watcher) gone(ctx context.Context, v string) {
+	for _, d := range w.folders[v].dirs {
+		_ = w.fsw.Remove(d)
+	}
+	delete(w.folders, v)
+	w.emit(ctx, folderEvent{kind: folderGone, version: v})
+	w.arm()
+}
+
+// fire looks at each folder whose settle time ran out. One that had events
+// and has been quiet since is settled; one whose changes were found by a
+// walk (no events: a rescan, a filesystem without them) is settled when a
+// second walk finds the same tree.
+func (w *watcher) fire(ctx context.Context, now time.Time) {
+	for _, v := range w.sorted() {
+		f := w.folders[v]
+		if f.due.IsZero() || f.due.After(now) {
+			continue
+		}
+		fp, err := w.fingerprint(v)
+		if err != nil {
+			f.due = now.Add(w.cfg.Settle) // being removed, say: its event follows
+			continue
+		}
+		if f.events || fp == f.fp {
+			*f = watchedFolder{fp: fp, dirs: f.dirs}
+			w.emit(ctx, folderEvent{kind: folderSettled, version: v, fp: fp})
+			continue
+		}
+		f.fp, f.due = fp, now.Add(w.cfg.Settle)
+		if !f.reported {
+			f.reported = true
+			w.emit(ctx, folderEvent{kind: folderChanged, version: v})
+		}
+	}
+	w.arm()
+}
+
+// rescan compares the builds folder with what the watcher knows: the
+// safety net for missed events, inotify overflows and filesystems without
+// events (NFS, some container mounts). Settled folders are fingerprinted
+// again, so a change no event announced is found too.
+func (w *watcher) rescan(ctx context.Context, reason string) {
+	present, err := versionFolders(w.cfg.Dir)
+	if err != nil {
+		w.log.Error("rescan failed", zap.String("reason", reason), zap.Error(err))
+		if reason == "builds-folder-back" {
+			rearm(&w.rewatch, time.Second)
+		}
+		return
+	}
+	// A builds folder that was replaced has lost its watch; adding a watch
+	// that exists already changes nothing.
+	w.watchRoot()
+	w.log.Debug("rescan", zap.String("reason", reason))
+	w.cfg.Observer.Rescanned(reason)
+	now := time.Now()
+	seen := map[string]bool{}
+	for _, v := range present {
+		seen[v] = true
+		f := w.folders[v]
+		if f == nil {
+			if ev, ok := w.appear(v, now); ok {
+				w.emit(ctx, ev)
+			}
+			continue
+		}
+		if f.due.IsZero() {
+			if fp, err := w.fingerprint(v); err == nil && fp != f.fp {
+				f.fp = fp
+				w.changed(ctx, v, false)
+			}
+		}
+	}
+	for _, v := range w.sorted() {
+		if !seen[v] {
+			w.gone(ctx, v)
+		}
+	}
+}
+
+// fingerprint walks version folder v's tree.
+func (w *watcher) fingerprint(v string) (Fingerprint, error) {
+	w.walks++
+	return TakeFingerprint(filepath.Join(w.cfg.Dir, v))
+}
+
+// watchRoot adds the builds folder to the watcher.
+func (w *watcher) watchRoot() {
+	d := w.cfg.Dir
+	if err := w.fsw.Add(d); err != nil && !w.failed[d] {
+		w.log.Warn("cannot watch; relying on periodic rescans", zap.String("path", d), zap.Error(err))
+		w.failed[d] = true
+	} else if err == nil {
+		delete(w.failed, d)
+	}
+}
+
+// watchTree adds root and its sub-folders to the watcher (fsnotify is not
+// recursive), so writes anywhere in a build restart its settle time.
+func (w *watcher) watchTree(f *watchedFolder, root string) {
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && w.fsw.Add(p) == nil {
+			f.dirs = append(f.dirs, p)
+		}
+		return nil
+	})
+}
+
+// arm sets the settle timer for the earliest folder due for a look.
+func (w *watcher) arm() {
+	var next time.Time
+	for _, f := range w.folders {
+		if !f.due.IsZero() && (next.IsZero() || f.due.Before(next)) {
+			next = f.due
+		}
+	}
+	if next.IsZero() {
+		if w.settle != nil {
+			w.settle.Stop()
+			w.settle = nil
+		}
+		return
+	}
+	rearm(&w.settle, time.Until(next))
+}
+
+func (w *watcher) sorted() []string {
+	out := make([]string, 0, len(w.folders))
+	for v := range w.folders {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// versionFolders lists the sub-folders of the builds folder that are
+// builds, sorted.
+func versionFolders(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if !ValidVersion(e.Name()) {
+			continue
+		}
+		if info, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && info.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
 }
 
 func timerC(t *time.Timer) <-chan time.Time {
@@ -33,275 +371,4 @@ func rearm(t **time.Timer, d time.Duration) {
 		(*t).Stop()
 	}
 	*t = time.NewTimer(max(d, 0))
-}
-
-// run is the registry's one goroutine: events, timers, rescans.
-func (r *Registry) run(ctx context.Context) {
-	defer close(r.done)
-	defer r.watcher.Close()
-	rescan := time.NewTicker(r.cfg.Rescan)
-	defer rescan.Stop()
-	poll := time.NewTicker(r.cfg.HistoryPoll)
-	defer poll.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-r.watcher.Events:
-			if !ok {
-				return
-			}
-			r.handleEvent(ctx, ev)
-		case err, ok := <-r.watcher.Errors:
-			if !ok {
-				return
-			}
-			reason := "watch-error"
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				reason = "overflow"
-			}
-			r.log.Warn("watcher error; rescanning", zap.String("reason", reason), zap.Error(err))
-			r.rescan(ctx, reason)
-		case <-rescan.C:
-			r.rescan(ctx, "periodic")
-		case <-poll.C:
-			r.checkHistory(ctx)
-		case <-timerC(r.timers.settle):
-			r.timers.settle = nil
-			r.checkPending(ctx)
-		case <-timerC(r.timers.retire):
-			r.timers.retire = nil
-			r.reconcile(ctx)
-		case <-timerC(r.timers.rewatch):
-			r.timers.rewatch = nil
-			r.rescan(ctx, "builds-folder-back")
-		}
-	}
-}
-
-// versionFolders lists the sub-folders of the builds dir that are builds.
-func (r *Registry) versionFolders() (map[string]bool, error) {
-	entries, err := os.ReadDir(r.cfg.Dir)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for _, e := range entries {
-		if !ValidVersion(e.Name()) {
-			continue
-		}
-		if info, err := os.Stat(filepath.Join(r.cfg.Dir, e.Name())); err == nil && info.IsDir() {
-			out[e.Name()] = true
-		}
-	}
-	return out, nil
-}
-
-// handleEvent routes one fsnotify event.
-func (r *Registry) handleEvent(ctx context.Context, ev fsnotify.Event) {
-	rel, err := filepath.Rel(r.cfg.Dir, ev.Name)
-	if err != nil {
-		return
-	}
-	if rel == "." {
-		// The builds folder itself was moved or removed: its watch is
-		// gone. Serving goes on from memory; look for it again soon.
-		if ev.Has(fsnotify.Remove | fsnotify.Rename) {
-			r.log.Warn("builds folder moved or removed; serving from memory until it is back", zap.String("dir", r.cfg.Dir))
-			rearm(&r.timers.rewatch, time.Second)
-		}
-		return
-	}
-	top, inner, _ := strings.Cut(filepath.ToSlash(rel), "/")
-	if top == StateDir {
-		if inner == "state.json" {
-			r.checkHistory(ctx)
-		}
-		return
-	}
-	if !ValidVersion(top) {
-		return
-	}
-	f := r.folders[top]
-	switch {
-	case inner == "" && ev.Has(fsnotify.Create):
-		if f == nil {
-			r.appeared(ctx, top)
-		}
-	case inner == "" && ev.Has(fsnotify.Remove|fsnotify.Rename):
-		if _, err := os.Stat(ev.Name); errors.Is(err, fs.ErrNotExist) && f != nil {
-			r.gone(ctx, top)
-		}
-	case f != nil && (f.pending || len(f.problems) > 0):
-		if ev.Has(fsnotify.Create) {
-			if info, err := os.Stat(ev.Name); err == nil && info.IsDir() {
-				r.watchTree(f, ev.Name)
-			}
-		}
-		r.touch(f)
-	}
-}
-
-// appeared registers a new version folder. One the history knows (rolled
-// back into place, say) keeps its state; a new one waits to settle.
-func (r *Registry) appeared(ctx context.Context, v string) {
-	info, err := os.Stat(r.buildDir(v))
-	if err != nil || !info.IsDir() {
-		return
-	}
-	f := &folder{version: v}
-	r.folders[v] = f
-	if r.hist.served(v) {
-		r.reconcile(ctx)
-		return
-	}
-	r.markPending(f)
-	r.publish(r.loaded[r.hist.Current], r.snap.Load().Live)
-}
-
-func (r *Registry) markPending(f *folder) {
-	if !f.pending {
-		r.log.Info("build pending", zap.String("version", f.version))
-	}
-	f.pending = true
-	f.problems = nil
-	r.watchTree(f, r.buildDir(f.version))
-	r.touch(f)
-}
-
-// touch restarts a pending folder's settle time.
-func (r *Registry) touch(f *folder) {
-	f.pending = true
-	f.changed = time.Now()
-	f.fp, _ = TakeFingerprint(r.buildDir(f.version))
-	r.armSettle()
-}
-
-// watchTree adds root and its sub-folders to the watcher, so writes
-// anywhere in a pending build restart its settle time (fsnotify is not
-// recursive).
-func (r *Registry) watchTree(f *folder, root string) {
-	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			if r.watcher.Add(p) == nil {
-				f.watched = append(f.watched, p)
-			}
-		}
-		return nil
-	})
-}
-
-func (r *Registry) unwatch(f *folder) {
-	for _, p := range f.watched {
-		_ = r.watcher.Remove(p)
-	}
-	f.watched = nil
-}
-
-// armSettle sets the settle timer for the earliest pending folder.
-func (r *Registry) armSettle() {
-	var next time.Time
-	for _, f := range r.folders {
-		if f.pending && (next.IsZero() || f.changed.Before(next)) {
-			next = f.changed
-		}
-	}
-	if !next.IsZero() {
-		rearm(&r.timers.settle, time.Until(next.Add(r.cfg.Settle)))
-	}
-}
-
-// checkPending validates each pending folder that has been quiet for the
-// settle time and whose tree has not changed meanwhile.
-func (r *Registry) checkPending(ctx context.Context) {
-	for _, f := range r.sortedFolders() {
-		if !f.pending || time.Since(f.changed) < r.cfg.Settle {
-			continue
-		}
-		if fp, err := TakeFingerprint(r.buildDir(f.version)); err != nil || fp != f.fp {
-			f.fp, f.changed = fp, time.Now()
-			continue
-		}
-		r.ready(ctx, f)
-	}
-	r.armSettle()
-}
-
-func (r *Registry) sortedFolders() []*folder {
-	out := make([]*folder, 0, len(r.folders))
-	for _, f := range r.folders {
-		out = append(out, f)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out
-}
-
-// ready loads a settled folder and activates it, or records it invalid.
-func (r *Registry) ready(ctx context.Context, f *folder) {
-	f.pending = false
-	delete(r.loaded, f.version) // a folder that changed is read again
-	b, err := r.load(ctx, f.version)
-	if err != nil {
-		r.invalid(f, err)
-		return
-	}
-	r.unwatch(f)
-	prev := r.hist.Current
-	now := time.Now()
-	if !r.update("activation", func(h *History) error { h.Activate(f.version, SummaryOf(b), now); return nil }) {
-		return
-	}
-	r.log.Info("activated", zap.String("version", f.version), zap.String("previous", prev), zap.Uint64("seq", r.hist.Seq),
-		zap.Int("files", len(b.Files)), zap.Int64("bytes", b.Bytes), zap.Int("reused", b.Reused), zap.Duration("load", b.LoadTime))
-	r.reconcile(ctx)
-}
-
-// invalid records why a folder cannot be served; it stays watched, so a
-// copy that completes later is validated again.
-func (r *Registry) invalid(f *folder, err error) {
-	problems := Problems(err)
-	f.pending, f.problems = false, problems
-	r.log.Error("build invalid", zap.String("version", f.version), zap.Strings("problems", problems))
-	r.cfg.Observer.Invalid(f.version, problems)
-	r.update("invalid build", func(h *History) error { h.MarkInvalid(f.version, problems); return nil })
-	r.publish(r.loaded[r.hist.Current], r.snap.Load().Live)
-}
-
-// rescan compares the builds folder with what the registry knows: the
-// safety net for missed events, inotify overflows and filesystems without
-// events (NFS, some container mounts).
-func (r *Registry) rescan(ctx context.Context, reason string) {
-	present, err := r.versionFolders()
-	if err != nil {
-		r.log.Error("rescan failed", zap.String("reason", reason), zap.Error(err))
-		if reason == "builds-folder-back" {
-			rearm(&r.timers.rewatch, time.Second)
-		}
-		return
-	}
-	// A builds folder that was replaced has lost its watch; adding a watch
-	// that exists already changes nothing.
-	r.watch()
-	r.log.Debug("rescan", zap.String("reason", reason))
-	r.cfg.Observer.Rescanned(reason)
-	for v := range present {
-		if r.folders[v] == nil {
-			r.appeared(ctx, v)
-		}
-	}
-	for v := range r.folders {
-		if !present[v] {
-			r.gone(ctx, v)
-		}
-	}
-	for _, f := range r.sortedFolders() {
-		if f.pending || len(f.problems) == 0 {
-			continue
-		}
-		if fp, err := TakeFingerprint(r.buildDir(f.version)); err == nil && fp != f.fp {
-			r.markPending(f)
-		}
-	}
-	r.checkPending(ctx)
-	r.checkHistory(ctx)
 }

@@ -30,6 +30,7 @@ func benchServer(b *testing.B, versions ...string) fasthttp.RequestHandler {
 		b.Fatal(err)
 	}
 	b.Cleanup(reg.Close)
+	<-reg.StartupDone()
 	// Measure warm hits: the best variants made, as they are moments
 	// after a build goes live.
 	if err := loader.WaitCompressed(context.Background()); err != nil {

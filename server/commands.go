@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -85,18 +86,22 @@ func runActivate(args []string) error {
 	if err != nil {
 		return describe(err)
 	}
+	store, err := manifest.OpenFileStore(builds, manifest.FileStoreConfig{OnCorrupt: func(err error) {
+		fmt.Fprintf(os.Stderr, "warning: %v; rebuilt it\n", err)
+	}})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	var prev string
-	var seq uint64
-	h, corrupt, err := manifest.UpdateHistory(builds, nil, func(h *manifest.History) error {
-		prev = h.Current
+	var was manifest.State
+	h, err := store.Update(context.Background(), func(h *manifest.History) error {
+		prev, was = h.Current, h.StateOf(v)
 		if prev != v {
-			seq = h.Activate(v, sum, time.Now())
+			h.Activate(v, manifest.Summary{Files: sum.Files, Bytes: sum.Bytes}, time.Now())
 		}
 		return nil
 	})
-	if corrupt != nil {
-		fmt.Fprintf(os.Stderr, "warning: %v; rebuilt it\n", corrupt)
-	}
 	if err != nil {
 		return err
 	}
@@ -104,8 +109,23 @@ func runActivate(args []string) error {
 		fmt.Printf("%s is already current (seq %d)\n", v, h.Builds[v].Seq)
 		return nil
 	}
-	fmt.Printf("%s is current (seq %d, previous: %s); a running server follows within a second\n", v, seq, orNone(prev))
+	fmt.Printf("%s is current (seq %d, previous: %s); %s\n", v, h.Seq, orNone(prev), followText(builds, was, sum))
 	return nil
+}
+
+// followText says what a server does about an activation: a live or ready
+// build is in its memory and serves within a second; any other is loaded
+// first.
+func followText(builds string, was manifest.State, sum manifest.Summary) string {
+	holder, running := manifest.ServerRunning(builds)
+	switch {
+	case !running:
+		return "no server is running on " + builds + ": the next one starts on it"
+	case was == manifest.Live || was == manifest.Ready:
+		return fmt.Sprintf("the running server (%s) follows within a second", holder)
+	}
+	return fmt.Sprintf("the running server (%s) loads it (%d files, %s), then serves it; the current build serves until then",
+		holder, sum.Files, humanBytes(sum.Bytes))
 }
 
 func runStatus(args []string) error {
@@ -139,7 +159,7 @@ func printStatus(list []manifest.BuildStatus) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tSTATE\tSEQ\tACTIVATED\tSUPERSEDED\tFILES\tSIZE")
 	for _, b := range list {
-		state := b.StateName
+		state := b.State.String()
 		if !b.Present {
 			state += " (folder gone)"
 		}

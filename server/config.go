@@ -41,7 +41,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs := newFlagSet("serve", "[flags]")
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "listen address")
 	buildsFlag(fs, &cfg.Builds)
-	fs.DurationVar(&cfg.Grace, "grace", 24*time.Hour, "how long a superseded build's hashed assets stay served")
+	fs.DurationVar(&cfg.Grace, "grace", 24*time.Hour, "how long a superseded build's files stay served")
 	fs.IntVar(&cfg.Keep, "keep", 10, "most superseded builds live at once")
 	fs.DurationVar(&cfg.Settle, "settle", 300*time.Millisecond, "quiet time before a dropped build is validated")
 	fs.StringVar(&cfg.ReadyFile, "ready-file", "", "a file that must exist in a build before it is ready (none when empty)")

@@ -15,17 +15,12 @@ package main
 //     retired for a navigation too.
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
 )
 
 // Header sets as browsers send them.
@@ -47,27 +42,21 @@ func frameworkBuilds(t *testing.T, folder, version string, spa bool) *testServer
 }
 
 // startLoadedServer is startServer with a deadline for larger builds: the
-// port opens once the current build is loaded, and brotli at quality 11
-// over a framework's 200 KB chunks takes seconds under the race detector
-// on a busy machine.
+// port opens at once, and loading a framework's build (brotli at quality 11
+// over its 200 KB chunks) takes seconds under the race detector on a busy
+// machine.
 func startLoadedServer(t *testing.T, cfg serveConfig, within time.Duration) *testServer {
 	t.Helper()
-	core, logs := observer.New(zap.DebugLevel)
-	ctx, cancel := context.WithCancel(context.Background())
-	ts := &testServer{Dir: cfg.Builds, Logs: logs, cancel: cancel, done: make(chan error, 1)}
-	ts.access = newLineWriter(&ts.accessText, 64<<10, time.Second)
-	access := newAccessLog(ts.access, false, encoderConfig(false, false))
-	addr := make(chan net.Addr, 1)
-	go func() { ts.done <- serve(ctx, cfg, zap.New(core), access, func(a net.Addr) { addr <- a }) }()
+	started := make(chan struct{})
+	ts := startServerHooks(t, cfg, serveHooks{started: func() { close(started) }})
 	select {
-	case a := <-addr:
-		ts.URL = "http://" + a.String()
+	case <-started:
 	case err := <-ts.done:
-		t.Fatalf("server did not start: %v", err)
+		ts.done <- err // for Stop
+		t.Fatalf("server stopped while loading: %v", err)
 	case <-time.After(within):
-		t.Fatalf("server did not start within %s", within)
+		t.Fatalf("the build did not load within %s", within)
 	}
-	t.Cleanup(ts.Stop)
 	return ts
 }
 

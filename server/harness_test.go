@@ -46,8 +46,8 @@ func testConfig(t testing.TB, dir string) serveConfig {
 }
 
 // startServer runs serve with cfg until the test ends, and returns once
-// the builds it started with have their best variants (as moments after
-// they went live).
+// the builds found at start are loaded and have their best variants (as
+// moments after they went live).
 func startServer(t testing.TB, cfg serveConfig) *testServer {
 	t.Helper()
 	ts := startServing(t, cfg)
@@ -56,8 +56,32 @@ func startServer(t testing.TB, cfg serveConfig) *testServer {
 }
 
 // startServing runs serve with cfg until the test ends, and returns once
-// it accepts requests.
+// the builds found at start are loaded.
 func startServing(t testing.TB, cfg serveConfig) *testServer {
+	t.Helper()
+	return startServerLoaded(t, cfg, serveHooks{})
+}
+
+// startServerLoaded is startServer with hooks.
+func startServerLoaded(t testing.TB, cfg serveConfig, hooks serveHooks) *testServer {
+	t.Helper()
+	started := make(chan struct{})
+	hooks.started = func() { close(started) }
+	ts := startServerHooks(t, cfg, hooks)
+	select {
+	case <-started:
+	case err := <-ts.done:
+		ts.done <- err // for Stop
+		t.Fatalf("server stopped while loading: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the builds found at start did not load within 20s")
+	}
+	return ts
+}
+
+// startServerHooks runs serve with cfg and hooks until the test ends, and
+// returns once its port is open.
+func startServerHooks(t testing.TB, cfg serveConfig, hooks serveHooks) *testServer {
 	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)
@@ -66,7 +90,8 @@ func startServing(t testing.TB, cfg serveConfig) *testServer {
 	ts.access = newLineWriter(&ts.accessText, 64<<10, time.Second)
 	access := newAccessLog(ts.access, false, encoderConfig(false, false))
 	addr := make(chan net.Addr, 1)
-	go func() { ts.done <- serve(ctx, cfg, log, access, func(a net.Addr) { addr <- a }) }()
+	hooks.listening = func(a net.Addr) { addr <- a }
+	go func() { ts.done <- serve(ctx, cfg, log, access, hooks) }()
 	select {
 	case a := <-addr:
 		ts.URL = "http://" + a.String()

@@ -102,7 +102,7 @@ func (b *buildStates) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range b.builds.Snapshot().Builds {
 		counts[st.State]++
 	}
-	for _, st := range []manifest.State{manifest.Current, manifest.Live, manifest.Retired, manifest.Invalid, manifest.Pending} {
+	for _, st := range []manifest.State{manifest.Current, manifest.Live, manifest.Ready, manifest.Retired, manifest.Invalid, manifest.Pending} {
 		ch <- prometheus.MustNewConstMetric(buildStatesDesc, prometheus.GaugeValue, float64(counts[st]), st.String())
 	}
 }

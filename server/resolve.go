@@ -118,7 +118,7 @@ func resolve(s *manifest.Snapshot, p string, req request) resolution {
 			return resolution{file: f, outcome: outServed, status: 200}
 		}
 	}
-	if f := s.LiveHashed(p); f != nil {
+	if f := s.LiveFile(p); f != nil {
 		return resolution{file: f, outcome: outServed, status: 200}
 	}
 	if s.RetiredBy(p) != "" {
@@ -169,7 +169,7 @@ func cleanURL(s *manifest.Snapshot, p string) *manifest.File {
 // namesFile reports whether p is a file the server would serve, or
 // remembers as retired.
 func namesFile(s *manifest.Snapshot, p string) bool {
-	return s.File(p) != nil || s.LiveHashed(p) != nil || s.RetiredBy(p) != ""
+	return s.File(p) != nil || s.LiveFile(p) != nil || s.RetiredBy(p) != ""
 }
 
 // lastSegmentHasExt reports whether the last segment of p (the one before

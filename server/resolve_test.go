@@ -147,7 +147,7 @@ var resolveTests = []struct {
 	{"hashed file only the live build has", "/assets/index-BUIHxmUq.js", true, script, outServed, 200, "old", "/assets/index-BUIHxmUq.js"},
 	{"hashed lazy chunk only the live build has", "/assets/about-Br9WxIf2.js", true, nil, outServed, 200, "old", "/assets/about-Br9WxIf2.js"},
 	{"newest live build first", "/assets/legacy-BRh8Y3xK.js", true, nil, outServed, 200, "older", "/assets/legacy-BRh8Y3xK.js"},
-	{"unhashed file only a live build has", "/legacy.txt", true, nil, outUnknown, 404, "", ""},
+	{"unhashed file only a live build has (retention by path)", "/legacy.txt", true, nil, outServed, 200, "older", "/legacy.txt"},
 	{"live build's index.html is not served", "/old-only.html", true, nil, outUnknown, 404, "", ""},
 	{"missing hashed file", "/assets/missing-BRh8Y3xK.js", true, script, outUnknown, 404, "", ""},
 	{"missing file with extension", "/nope.png", true, nil, outUnknown, 404, "", ""},

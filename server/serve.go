@@ -43,59 +43,60 @@ func runServe(args []string) error {
 	defer stopLogs()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, log, access, nil); err != nil {
+	if err := serve(ctx, cfg, log, access, serveHooks{}); err != nil {
 		log.Error("cannot serve", zap.Error(err))
 		return exitError{1}
 	}
 	return nil
 }
 
-// serve runs the server until ctx ends. listening, when set, is told the
-// address once requests are accepted.
-func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *accessLog, listening func(net.Addr)) error {
-	m := newMetrics()
-	loader := manifest.NewLoader(loaderConfig(cfg, log))
-	defer loader.Close()
-	reg, err := manifest.NewRegistry(manifest.RegistryConfig{
-		Dir: cfg.Builds, Loader: loader,
-		Grace: cfg.Grace, Keep: cfg.Keep, Settle: cfg.Settle, Log: log.Named("builds"), Observer: m,
-	})
+// serveHooks let a test follow the server's start and slow its loads.
+// Every field is optional.
+type serveHooks struct {
+	listening func(net.Addr) // the port is open
+	started   func()         // the builds found at start are loaded (or found invalid)
+	loader    func(manifest.BuildLoader) manifest.BuildLoader
+}
+
+// serve runs the server until ctx ends. It takes the builds folder's lock,
+// opens the port, and only then starts loading builds: the port answers at
+// once (/_skewless/health says 503 until the current build serves), and a
+// taken port or a second server fails before any work.
+func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *accessLog, hooks serveHooks) error {
+	if _, err := os.ReadDir(cfg.Builds); err != nil {
+		return fmt.Errorf("builds folder %q: %w", cfg.Builds, err)
+	}
+	lock, err := manifest.LockServer(cfg.Builds)
 	if err != nil {
 		return err
 	}
-	if err := reg.Start(ctx); err != nil {
-		return err
-	}
-	defer reg.Close()
-	helper, err := manifest.NewContent("client.js", client.JS, time.Now())
-	if err != nil {
-		return fmt.Errorf("prepare client helper: %w", err)
-	}
-	s := &server{cfg: cfg, builds: reg, log: log, access: access, client: helper,
-		events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: m}
-	m.follow(s)
-	app := newApp(s)
+	defer lock.Release()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	s, reg, loader, err := newServer(cfg, log, access, hooks)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer loader.Close() // after the registry, closed below: it stops loading first
 	stopMetrics, err := startMetrics(cfg.MetricsAddr, s.metrics, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer stopMetrics()
+	app := newApp(s)
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(newTimeoutListener(ln, cfg.timeout())) }()
-	log.Info("listening", zap.String("addr", ln.Addr().String()), zap.String("builds", cfg.Builds),
-		zap.String("current", reg.Snapshot().Version()))
-	if listening != nil {
-		listening(ln.Addr())
+	log.Info("listening", zap.String("addr", ln.Addr().String()), zap.String("builds", cfg.Builds))
+	if hooks.listening != nil {
+		hooks.listening(ln.Addr())
 	}
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
+	if err = reg.Start(ctx); err == nil {
+		defer reg.Close()
+		err = waitServing(ctx, reg, errc, hooks)
 	}
 	log.Info("shutting down")
 	// Event streams never end on their own and fasthttp waits for every
@@ -104,7 +105,53 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 	if err := app.ShutdownWithTimeout(shutdownGrace); err != nil {
 		log.Warn("shutdown incomplete", zap.Error(err))
 	}
-	return nil
+	return err
+}
+
+// newServer makes the registry and the server over it (nothing started).
+func newServer(cfg serveConfig, log *zap.Logger, access *accessLog, hooks serveHooks) (*server, *manifest.Registry, *manifest.Loader, error) {
+	m := newMetrics()
+	loader := manifest.NewLoader(loaderConfig(cfg, log))
+	var bl manifest.BuildLoader = loader
+	if hooks.loader != nil {
+		bl = hooks.loader(bl)
+	}
+	reg, err := manifest.NewRegistry(manifest.RegistryConfig{
+		Dir: cfg.Builds, Loader: bl,
+		Grace: cfg.Grace, Keep: cfg.Keep, Settle: cfg.Settle, Log: log.Named("builds"), Observer: m,
+	})
+	if err != nil {
+		loader.Close()
+		return nil, nil, nil, err
+	}
+	helper, err := manifest.NewContent("client.js", client.JS, time.Now())
+	if err != nil {
+		loader.Close()
+		return nil, nil, nil, fmt.Errorf("prepare client helper: %w", err)
+	}
+	s := &server{cfg: cfg, builds: reg, log: log, access: access, client: helper,
+		events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: m}
+	m.follow(s)
+	return s, reg, loader, nil
+}
+
+// waitServing runs until ctx ends or the listener fails, telling
+// hooks.started when the builds found at start are loaded.
+func waitServing(ctx context.Context, reg *manifest.Registry, errc <-chan error, hooks serveHooks) error {
+	startup := reg.StartupDone()
+	for {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-startup:
+			startup = nil
+			if hooks.started != nil {
+				hooks.started()
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 func loaderConfig(cfg serveConfig, log *zap.Logger) manifest.LoaderConfig {

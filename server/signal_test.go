@@ -7,14 +7,16 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// startBinary runs the real binary's serve command and returns its base
-// URL, read from the "listening" log line.
+// startBinary runs the real binary's serve command on a builds folder with
+// a build and returns its base URL, read from the "listening" log line,
+// once the current build serves.
 func startBinary(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd, base, _ := startBinaryLogs(t, args...)
@@ -60,12 +62,22 @@ func startBinaryLogs(t *testing.T, args ...string) (cmd *exec.Cmd, base string, 
 	}
 	select {
 	case a := <-addr:
-		return cmd, "http://" + a, stderr
+		base = "http://" + a
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not log its address within 10s")
-		return nil, "", nil
 	}
+	// The port opens before the builds load: wait until the log says the
+	// current build serves (asking /_skewless/health would add requests to
+	// the access lines tests count).
+	eventually(t, 20*time.Second, "the binary serves its current build", func() bool {
+		return servingLine.MatchString(text.String())
+	})
+	return cmd, base, stderr
 }
+
+// servingLine matches the log line (JSON or console) that says the
+// current build serves.
+var servingLine = regexp.MustCompile(`"msg":"(activated|serving)"|\t(activated|serving)\t`)
 
 // listeningAddr is the address a "listening" log line gives, in the JSON
 // or the console format, or "".
