@@ -296,6 +296,28 @@ func metric(addr, name string) float64 {
 	return -1
 }
 
+// CLI runs a sub-command of the binary on the server's builds folder and
+// returns its output.
+func (s *server) CLI(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(skewlessBin, append(args, "--builds", s.Builds)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("skewless %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// OpenTabs returns the OPEN TABS column of `skewless status` for version.
+func (s *server) OpenTabs(t *testing.T, version string) string {
+	t.Helper()
+	for _, line := range strings.Split(s.CLI(t, "status"), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == version {
+			return f[len(f)-1]
+		}
+	}
+	return ""
+}
+
 // ctxDone reports whether ctx has ended, for loops that retry.
 func ctxDone(ctx context.Context) bool {
 	select {

@@ -15,7 +15,11 @@ package client_test
 //   - cached-header: a same-origin response from the browser's cache
 //     names an older build: the tab asks the server and stays fresh;
 //   - ten-tabs: ten tabs over HTTP/1.1 all load and share one event
-//     stream, and a deploy reaches all of them.
+//     stream, which names their build: the server counts them (metric and
+//     status); a deploy reaches all of them;
+//   - blocked: an operator blocks the build two tabs run (the app cancels
+//     skewless:stale): skewless:blocked, the visible tab's next click is a
+//     full load onto the current build, the hidden tab reloads at once.
 
 import (
 	"fmt"
@@ -42,6 +46,7 @@ var scenarios = []scenario{
 	{"control", scenarioControl},
 	{"cached-header", scenarioCachedHeader},
 	{"ten-tabs", scenarioTenTabs},
+	{"blocked", scenarioBlocked},
 }
 
 // TestFixtures runs every scenario on every fixture, several at once:
@@ -278,6 +283,11 @@ func scenarioTenTabs(t *testing.T, f fixture) {
 	srv := f.start(t, "--metrics-addr", metrics, "--heartbeat", "200ms")
 	tabs := openTabs(t, srv, tenTabs)
 	waitOneStream(t, srv, metrics)
+	// The stream names every tab's build: the server counts them.
+	waitMetric(t, metrics, `skewless_open_tabs{version="`+f.old+`"}`, tenTabs)
+	if n := srv.OpenTabs(t, f.old); n != fmt.Sprint(tenTabs) {
+		t.Errorf("status: %s open tabs on %s, want %d", n, f.old, tenTabs)
+	}
 	d, _ := deployToAll(t, srv, tabs, f.path(f.new), f.new)
 	t.Logf("served → all %d tabs stale: %v", len(tabs), d)
 	if d > 2*time.Second {
@@ -334,6 +344,19 @@ func waitOneStream(t *testing.T, srv *server, metrics string) {
 	}
 }
 
+// waitMetric waits until the labelled series on the metrics listener has
+// value want.
+func waitMetric(t *testing.T, addr, series string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for n := metric(addr, series); n != want; n = metric(addr, series) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is %v, want %v", series, n, want)
+		}
+		time.Sleep(10 * time.Millisecond) // retry interval
+	}
+}
+
 // deployToAll deploys version and returns the time from the server's
 // activation of it, and from the rename of its folder, to the last tab's
 // skewless:stale.
@@ -383,4 +406,44 @@ func (tb *tab) Close() {
 	if err := tb.close(); err != nil {
 		tb.t.Fatalf("close the tab: %v", err)
 	}
+}
+
+func scenarioBlocked(t *testing.T, f fixture) {
+	srv := f.start(t)
+	tb := openTab(t, srv, tabOptions{cancelStale: true})
+	tb.Open("/")
+	tb.waitStream()
+	first := tb.State()
+	hidden := openTab(t, srv, tabOptions{cancelStale: true})
+	hidden.Open("/")
+	hiddenFirst := hidden.State()
+	hidden.setVisible(false)
+	wait[bool](hidden, `document.visibilityState === 'hidden'`, loadWithin)
+
+	srv.Deploy(t, f.path(f.new), f.new)
+	srv.Activated(t, f.new)
+	wait[bool](tb, `window.skewless.stale === true`, staleWithin)
+	if st := hidden.State(); st.Doc != hiddenFirst.Doc {
+		t.Fatalf("a deploy reloaded the hidden tab: %+v", st)
+	}
+
+	srv.CLI(t, "block", f.old, "--reason", "leaks a key")
+	b := wait[[]map[string]any](tb, `window.__blocked.length && window.__blocked`, staleWithin)
+	if len(b) != 1 || b[0]["cancelable"] != false || b[0]["loaded"] != f.old || b[0]["current"] != f.new {
+		t.Errorf("skewless:blocked events %v, want one, not cancelable, %s → %s", b, f.old, f.new)
+	}
+	got := waitState(hidden, `s.doc !== '`+hiddenFirst.Doc+`' && s.loaded === '`+f.new+`' && s.route`, loadWithin)
+	if got.Path != "/" {
+		t.Errorf("the hidden tab after the block: %+v, want / reloaded onto %s", got, f.new)
+	}
+	if st := tb.State(); st.Doc != first.Doc {
+		t.Fatalf("the block reloaded the visible tab under the user's hands: %+v", st)
+	}
+
+	tb.Click("#link-about")
+	got = waitState(tb, `s.route === 'about' && s.doc !== '`+first.Doc+`'`, loadWithin)
+	if got.Path != "/about" || got.Loaded != f.new || got.Label != f.new {
+		t.Errorf("after the click: %+v, want a full load of /about of %s although the app cancelled skewless:stale", got, f.new)
+	}
+	checkBoots(t, tb.Boots(), boot{Version: f.old, Path: "/"}, boot{Version: f.new, Path: "/about"})
 }
