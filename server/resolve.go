@@ -26,10 +26,11 @@ const (
 	outNotAllowed                 // 405
 	outUnavailable                // 503: no current build yet
 	outNotModified                // 304
+	outPrecondFail                // 412
 	outBlocked                    // 404: a file only blocked builds had
 )
 
-var outcomeNames = [...]string{"served", "fallback", "unknown", "retired", "not-found", "bad-request", "endpoint", "method-not-allowed", "unavailable", "not-modified", "blocked"}
+var outcomeNames = [...]string{"served", "fallback", "unknown", "retired", "not-found", "bad-request", "endpoint", "method-not-allowed", "unavailable", "not-modified", "precondition-failed", "blocked"}
 
 func (o outcome) String() string { return outcomeNames[o] }
 
