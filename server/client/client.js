@@ -484,7 +484,9 @@
 
   function hide() {
     hiddenAt = Date.now();
-    if (S.blocked) go(L.href, 'reload', 1);
+    // Not while leaving: an unloading page turns hidden after pagehide,
+    // and a reload then would replace the load it is leaving for.
+    if (S.blocked && active) go(L.href, 'reload', 1);
     // Long-hidden: a shared stream goes to a visible tab, a tab's own closes.
     hideTimer = setTimeout(() => {
       if (!shared) close();
