@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skewless/skewless/manifest"
 	"github.com/skewless/skewless/manifest/manifesttest"
 )
 
@@ -94,6 +95,16 @@ func startServer(t *testing.T, src, version string, extra ...string) *server {
 	t.Helper()
 	s := &server{Builds: t.TempDir(), done: make(chan struct{}), activated: map[string]time.Time{}}
 	if err := manifesttest.CopyTree(src, filepath.Join(s.Builds, version)); err != nil {
+		t.Fatal(err)
+	}
+	// The package's servers share one cache of compressed variants, as one
+	// server across restarts does: each fixture's files are compressed once
+	// per run, not by every test's server (brotli at its best is slow).
+	state := filepath.Join(s.Builds, manifest.StateDir)
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(variantsCache, filepath.Join(state, "cache")); err != nil {
 		t.Fatal(err)
 	}
 	args := append([]string{"serve", "--builds", s.Builds, "--addr", "127.0.0.1:0",

@@ -68,6 +68,7 @@ type tab struct {
 	streams  atomic.Int64 // event streams the server answered
 	checks   atomic.Int64 // requests for /_skewless/version
 	favicons atomic.Int64 // icon requests answered (the browser's own too)
+	aboutRSC atomic.Int64 // Next RSC payloads of /about's page answered (a prefetch)
 	block    []string     // URL patterns the browser refuses
 	close    func() error // closes the tab
 }
@@ -139,6 +140,9 @@ func (tb *tab) countStreams(ev any) {
 		if strings.Contains(e.Response.URL, "/favicon.") {
 			tb.favicons.Add(1)
 		}
+		if u := e.Response.URL; e.Response.Status == 200 && strings.Contains(u, "/about") && strings.Contains(u, "PAGE__.txt") {
+			tb.aboutRSC.Add(1)
+		}
 	}
 }
 
@@ -171,7 +175,7 @@ func (tb *tab) waitStream() { tb.waitCount(&tb.streams, "the event stream never 
 
 func (tb *tab) waitCount(n *atomic.Int64, fail string) {
 	tb.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(loadWithin)
 	for n.Load() == 0 {
 		if time.Now().After(deadline) {
 			tb.t.Fatal(fail)
