@@ -104,8 +104,8 @@ func TestLoadFixtureFiles(t *testing.T) {
 		}
 		total += f.Identity.Size
 	}
-	if b.Bytes != total || total != 18484 {
-		t.Errorf("Bytes = %d, sum of sizes %d, want 18484", b.Bytes, total)
+	if b.Bytes != total || total != 19494 {
+		t.Errorf("Bytes = %d, sum of sizes %d, want 19494", b.Bytes, total)
 	}
 	if b.Reused != 0 {
 		t.Errorf("Reused = %d on a fresh loader", b.Reused)

@@ -34,7 +34,7 @@ type loop struct {
 	loadc   chan loadDone
 	wg      sync.WaitGroup // loads in flight
 	loadCtx context.Context
-	retired map[string]retiredPaths // path sets of retired builds, by version
+	retired map[string]retiredPaths // path sets of retired and blocked builds, by version
 	wake    *time.Timer
 	// startSeq is the sequence at start: activations above it are this
 	// process's to count.
@@ -80,7 +80,7 @@ func newLoop(ctx context.Context, r *Registry, store StateStore, own bool, w *wa
 func adoptionOrder(h *History, found map[string]folderEvent) map[string]int {
 	var vs []string
 	for v := range found {
-		if !h.decided(v) && h.StateOf(v) != Retired {
+		if st := h.StateOf(v); !h.decided(v) && st != Retired && st != Blocked {
 			vs = append(vs, v)
 		}
 	}
@@ -99,7 +99,8 @@ func adoptionOrder(h *History, found map[string]folderEvent) map[string]int {
 }
 
 func (l *loop) notePending(v string) {
-	if _, adopt := l.s.Adopt[v]; !adopt && !l.s.Hist.decided(v) && l.s.Hist.StateOf(v) != Retired {
+	if _, adopt := l.s.Adopt[v]; !adopt && !l.s.Hist.decided(v) && l.s.Hist.StateOf(v) != Retired &&
+		l.s.Hist.StateOf(v) != Blocked {
 		l.log.Info("build pending", zap.String("version", v))
 	}
 }
@@ -234,7 +235,8 @@ func (l *loop) apply(acts actions) {
 	}
 	clear(l.staged)
 	for _, v := range acts.Unload {
-		if b := l.builds[v]; b != nil && l.s.Hist.StateOf(v) == Retired {
+		if st := l.s.Hist.StateOf(v); l.builds[v] != nil && (st == Retired || st == Blocked) {
+			b := l.builds[v]
 			l.retired[v] = retiredPaths{version: v, digest: l.s.Hist.Builds[v].Paths, paths: pathSet(buildPaths(b))}
 		}
 		delete(l.builds, v)

@@ -9,7 +9,7 @@ import (
 type buildRole uint8
 
 const (
-	roleNone   buildRole = iota // retired: not loaded
+	roleNone   buildRole = iota // retired or blocked: not loaded
 	roleServe                   // current, live or ready: kept loaded as its folder is
 	roleAdopt                   // a first start without a current build: tried in order
 	roleDeploy                  // new: loaded once settled, then current or ready
@@ -18,7 +18,7 @@ const (
 func (p *planner) roleOf(v string) buildRole {
 	h := p.s.Hist
 	switch {
-	case h.StateOf(v) == Retired && v != h.Current:
+	case (h.StateOf(v) == Retired || h.StateOf(v) == Blocked) && v != h.Current:
 		return roleNone
 	case h.decided(v):
 		return roleServe
@@ -161,7 +161,7 @@ func (p *planner) unload() {
 	h := p.s.Hist
 	for _, v := range slices.Sorted(maps.Keys(p.s.Mem)) {
 		m := p.s.Mem[v]
-		if !m.Loaded || v == p.s.Served || (h.decided(v) && h.StateOf(v) != Retired) {
+		if st := h.StateOf(v); !m.Loaded || v == p.s.Served || (h.decided(v) && st != Retired && st != Blocked) {
 			continue
 		}
 		m.Loaded = false

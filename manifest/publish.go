@@ -12,7 +12,8 @@ import (
 // publish makes the snapshot of what the loop holds now and swaps it in.
 func (l *loop) publish() {
 	h := l.s.Hist
-	s := &Snapshot{Current: l.builds[l.s.Served], Live: l.sortedLive(), Builds: l.statuses(), retired: l.retiredSets()}
+	s := &Snapshot{Current: l.builds[l.s.Served], Live: l.sortedLive(), Builds: l.statuses(),
+		retired: l.pathSets(Retired), blocked: l.pathSets(Blocked)}
 	if r := h.Builds[l.s.Served]; r != nil && s.Current != nil {
 		s.Seq = r.Seq
 	}
@@ -58,19 +59,26 @@ func (l *loop) statuses() []BuildStatus {
 	return listStatuses(h, present, l.s.Served)
 }
 
-// retiredSets lists the path sets of the retired builds, the most recently
-// retired first, from memory, the store, or (for state written before
-// path lists) the record's hashed paths.
-func (l *loop) retiredSets() []retiredPaths {
+// pathSets lists the path sets of the builds in state st (Retired or
+// Blocked), the most recently retired (blocked) first, from memory, the
+// store, or (for state written before path lists) the record's hashed
+// paths. Sets of builds in neither state are let go.
+func (l *loop) pathSets(st State) []retiredPaths {
 	h := l.s.Hist
+	when := func(r *Record) time.Time {
+		if st == Blocked {
+			return r.Blocked
+		}
+		return r.Retired
+	}
 	var vs []string
 	for v := range h.Builds {
-		if h.StateOf(v) == Retired {
+		if h.StateOf(v) == st {
 			vs = append(vs, v)
 		}
 	}
 	slices.SortFunc(vs, func(a, b string) int {
-		if c := h.Builds[b].Retired.Compare(h.Builds[a].Retired); c != 0 {
+		if c := when(h.Builds[b]).Compare(when(h.Builds[a])); c != 0 {
 			return c
 		}
 		return strings.Compare(b, a)
@@ -80,7 +88,7 @@ func (l *loop) retiredSets() []retiredPaths {
 		out = append(out, l.retiredSet(v, h.Builds[v]))
 	}
 	for v := range l.retired {
-		if h.StateOf(v) != Retired {
+		if s := h.StateOf(v); s != Retired && s != Blocked {
 			delete(l.retired, v)
 		}
 	}

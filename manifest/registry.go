@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,7 +131,7 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 func (r *Registry) Snapshot() *Snapshot { return r.snap.Load() }
 
 // Changed returns a channel closed at the next activation (a change of the
-// current build or its sequence number).
+// current build or its sequence number) or change of the blocked builds.
 func (r *Registry) Changed() <-chan struct{} {
 	r.notifyMu.Lock()
 	defer r.notifyMu.Unlock()
@@ -188,10 +189,10 @@ func (r *Registry) Close() {
 }
 
 // publish swaps in s and wakes the listeners of Changed when the current
-// build or its sequence changed.
+// build, its sequence or the blocked builds changed.
 func (r *Registry) publish(s *Snapshot) (old *Snapshot) {
 	old = r.snap.Swap(s)
-	if old.Seq != s.Seq || old.Version() != s.Version() {
+	if old.Seq != s.Seq || old.Version() != s.Version() || !slices.Equal(old.BlockedVersions(), s.BlockedVersions()) {
 		r.notifyMu.Lock()
 		close(r.notify)
 		r.notify = make(chan struct{})

@@ -1,6 +1,9 @@
 package manifest
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Snapshot is the registry's published view of the builds. It is never
 // mutated once published: request handlers read it without locks.
@@ -13,8 +16,8 @@ type Snapshot struct {
 	// Builds lists every known build, newest activation first.
 	Builds []BuildStatus
 	// retired are the non-HTML paths of retired builds, the most recently
-	// retired first.
-	retired []retiredPaths
+	// retired first; blocked likewise for blocked builds.
+	retired, blocked []retiredPaths
 }
 
 // retiredPaths is the set of non-HTML paths one retired build had. Sets are
@@ -60,8 +63,27 @@ func (s *Snapshot) LiveFile(p string) *File {
 // RetiredBy returns the version of the most recently retired build that had
 // the non-HTML path p, or "" when no retired build had it. Callers ask the
 // current and live builds first.
-func (s *Snapshot) RetiredBy(p string) string {
-	for _, r := range s.retired {
+func (s *Snapshot) RetiredBy(p string) string { return hadPath(s.retired, p) }
+
+// BlockedBy returns the version of the most recently blocked build that
+// had the non-HTML path p, or "" when no blocked build had it. Callers ask
+// the current and live builds, then the retired ones, first.
+func (s *Snapshot) BlockedBy(p string) string { return hadPath(s.blocked, p) }
+
+// BlockedVersions lists the blocked builds, by name.
+func (s *Snapshot) BlockedVersions() []string {
+	var vs []string
+	for _, b := range s.Builds {
+		if b.State == Blocked {
+			vs = append(vs, b.Version)
+		}
+	}
+	slices.Sort(vs)
+	return vs
+}
+
+func hadPath(sets []retiredPaths, p string) string {
+	for _, r := range sets {
 		if _, ok := r.paths[p]; ok {
 			return r.version
 		}

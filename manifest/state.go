@@ -43,6 +43,11 @@ type Record struct {
 	Files      int       `json:"files,omitempty"`
 	Bytes      int64     `json:"bytes,omitempty"`
 	Problems   []string  `json:"problems,omitempty"`
+	// Blocked is when an operator blocked the build (skewless block), and
+	// BlockReason what they said why. A blocked build is never served: its
+	// paths answer 404 blocked, tabs running it leave it.
+	Blocked     time.Time `json:"blocked,omitzero"`
+	BlockReason string    `json:"block_reason,omitempty"`
 	// Paths is the digest of the build's non-HTML path list, which the
 	// store keeps apart (StateStore.SavePaths).
 	Paths string `json:"paths,omitempty"`
@@ -181,9 +186,35 @@ func (s *History) SetContent(v string, sum Summary) {
 	r.setPaths(sum.Paths)
 }
 
-// Forget drops the record of a build that never served.
+// ErrBlockCurrent refuses to block the build being served.
+var ErrBlockCurrent = errors.New("the current build cannot be blocked")
+
+// Block records that an operator blocked v at now, saying why. The current
+// build cannot be: another must be activated first.
+func (s *History) Block(v, reason string, now time.Time) error {
+	if v == s.Current {
+		return ErrBlockCurrent
+	}
+	r := s.record(v)
+	r.Blocked, r.BlockReason = now, reason
+	return nil
+}
+
+// Unblock lifts v's block and reports whether it had one. The build is
+// again what its times say: live within its grace, else retired (a build
+// never served: ready, or deployed if its folder is new).
+func (s *History) Unblock(v string) bool {
+	r := s.Builds[v]
+	if r == nil || r.Blocked.IsZero() {
+		return false
+	}
+	r.Blocked, r.BlockReason = time.Time{}, ""
+	return true
+}
+
+// Forget drops the record of a build that never served (a block stays).
 func (s *History) Forget(v string) {
-	if r := s.Builds[v]; r != nil && r.Activated.IsZero() && r.Superseded.IsZero() && v != s.Current {
+	if r := s.Builds[v]; r != nil && r.Activated.IsZero() && r.Superseded.IsZero() && v != s.Current && r.Blocked.IsZero() {
 		delete(s.Builds, v)
 	}
 }

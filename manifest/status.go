@@ -19,10 +19,11 @@ const (
 	Live
 	Ready
 	Retired
+	Blocked // an operator declared it unsafe (skewless block): never served, tabs leave it
 )
 
 var stateNames = [...]string{Unknown: "unknown", Pending: "pending", Invalid: "invalid", Current: "current",
-	Live: "live", Ready: "ready", Retired: "retired"}
+	Live: "live", Ready: "ready", Retired: "retired", Blocked: "blocked"}
 
 func (s State) String() string {
 	if s < 0 || int(s) >= len(stateNames) {
@@ -61,6 +62,9 @@ type BuildStatus struct {
 	Problems []string `json:"problems,omitempty"`
 	// Present is false for a build whose folder was deleted.
 	Present bool `json:"present"`
+	// Blocked is when an operator blocked the build, and why.
+	Blocked     time.Time `json:"blocked,omitzero"`
+	BlockReason string    `json:"block_reason,omitempty"`
 }
 
 // FolderStatus is what is known of a version folder that is present.
@@ -81,6 +85,8 @@ func stateOf(h *History, v string, f FolderStatus, present bool) State {
 	switch {
 	case v == h.Current && h.Current != "":
 		return Current
+	case r != nil && !r.Blocked.IsZero():
+		return Blocked
 	case r != nil && !r.Retired.IsZero():
 		return Retired
 	case r != nil && !r.Superseded.IsZero():
@@ -121,7 +127,7 @@ func listStatuses(h *History, present map[string]FolderStatus, served string) []
 		b := BuildStatus{Version: v, State: st, Files: f.Files, Bytes: f.Bytes, Problems: f.Problems, Present: ok}
 		if r := h.Builds[v]; r != nil {
 			b.Seq, b.Activated, b.Superseded, b.RetiredAt = r.Seq, r.Activated, r.Superseded, r.Retired
-			b.Files, b.Bytes = r.Files, r.Bytes
+			b.Files, b.Bytes, b.Blocked, b.BlockReason = r.Files, r.Bytes, r.Blocked, r.BlockReason
 			if len(b.Problems) == 0 {
 				b.Problems = r.Problems
 			}

@@ -2,7 +2,8 @@
 # Runs skewless on a scratch copy of the fixture builds (the server's state
 # never lands in the repository), starting on v1. Open the printed address,
 # type into the text field, then deploy v2 from another terminal with the
-# printed one-liner and watch the tab learn of it.
+# printed one-liner: the tab shows a notice at once, and the next click loads
+# the new build with the typed text kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,8 @@ skewless demo: http://localhost:${port}/   (builds folder: $demo/builds)
 
 Deploy the next version while the tab is open:
   $demo/skewless deploy fixtures/builds/v2 --builds $demo/builds --version v2
-Then click a link in the tab: it loads the new build. Roll back with:
+The tab shows "A new version is ready"; click a link and it loads the new
+build, your typed text kept. Roll back with:
   $demo/skewless activate v1 --builds $demo/builds
 Status:
   $demo/skewless status --builds $demo/builds

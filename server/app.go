@@ -180,7 +180,7 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) (outcome
 	res := resolve(snap, p, request{spa: s.cfg.SPA, header: &c.Request().Header})
 	switch {
 	case res.file == nil:
-		if res.outcome == outRetired || res.outcome == outUnknown {
+		if res.outcome == outRetired || res.outcome == outUnknown || res.outcome == outBlocked {
 			c.Set("Skewless-Asset", res.outcome.String())
 		}
 		return s.writeStatus(c, res.status, res.outcome), false

@@ -97,6 +97,9 @@ func runActivate(args []string) error {
 	var was manifest.State
 	h, err := store.Update(context.Background(), func(h *manifest.History) error {
 		prev, was = h.Current, h.StateOf(v)
+		if was == manifest.Blocked {
+			return fmt.Errorf("%s is blocked: unblock it first (skewless unblock %s --builds %s)", v, v, builds)
+		}
 		if prev != v {
 			h.Activate(v, manifest.Summary{Files: sum.Files, Bytes: sum.Bytes}, time.Now())
 		}
@@ -146,32 +149,59 @@ func runStatus(args []string) error {
 		return err
 	}
 	list := manifest.ListStatuses(h, present)
+	tabs, err := manifest.ReadOpenTabs(builds)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "warning: %v\n", err)
+	}
+	if !tabs.Fresh(time.Now()) {
+		tabs = manifest.OpenTabs{} // no server running (or none that reported lately)
+	}
 	if asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"current": h.Current, "seq": h.Seq, "builds": list})
+		out := map[string]any{"current": h.Current, "seq": h.Seq, "builds": list}
+		if !tabs.Updated.IsZero() {
+			out["open_tabs"] = tabs
+		}
+		return enc.Encode(out)
 	}
-	printStatus(list)
+	printStatus(list, tabs)
 	return nil
 }
 
-func printStatus(list []manifest.BuildStatus) {
+// printStatus prints the table, then what is wrong with builds and why
+// they are blocked. OPEN TABS is "-" without a running server's report.
+func printStatus(list []manifest.BuildStatus, tabs manifest.OpenTabs) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tSTATE\tSEQ\tACTIVATED\tSUPERSEDED\tFILES\tSIZE")
+	fmt.Fprintln(tw, "VERSION\tSTATE\tSEQ\tACTIVATED\tSUPERSEDED\tFILES\tSIZE\tOPEN TABS")
 	for _, b := range list {
 		state := b.State.String()
 		if !b.Present {
 			state += " (folder gone)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", b.Version, state, seqText(b.Seq),
-			timeText(b.Activated), timeText(b.Superseded), b.Files, humanBytes(b.Bytes))
+		open := "-"
+		if !tabs.Updated.IsZero() {
+			open = fmt.Sprint(tabs.Tabs[b.Version])
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", b.Version, state, seqText(b.Seq),
+			timeText(b.Activated), timeText(b.Superseded), b.Files, humanBytes(b.Bytes), open)
 	}
 	tw.Flush()
 	for _, b := range list {
+		if b.State == manifest.Blocked {
+			fmt.Printf("%s: blocked %s: %s\n", b.Version, timeText(b.Blocked), orText(b.BlockReason, "no reason given"))
+		}
 		for _, p := range b.Problems {
 			fmt.Printf("%s: %s\n", b.Version, p)
 		}
 	}
+}
+
+func orText(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
 }
 
 // describe turns an invalid build into a message that lists every problem.

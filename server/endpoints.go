@@ -40,12 +40,13 @@ type buildJSON struct {
 	State   string `json:"state"`
 }
 
-// versionBody lists the builds a client can meet: current, live, ready, retired.
+// versionBody lists the builds a client can meet: current, live, ready,
+// retired, blocked (the helper leaves a blocked build).
 func versionBody(snap *manifest.Snapshot) versionJSON {
 	out := versionJSON{Version: snap.Version(), Builds: []buildJSON{}}
 	for _, b := range snap.Builds {
 		switch b.State {
-		case manifest.Current, manifest.Live, manifest.Ready, manifest.Retired:
+		case manifest.Current, manifest.Live, manifest.Ready, manifest.Retired, manifest.Blocked:
 			out.Builds = append(out.Builds, buildJSON{b.Version, b.State.String()})
 		}
 	}

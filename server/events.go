@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,6 +35,7 @@ type hub struct {
 	sent      atomic.Uint64 // version events written
 	done      chan struct{} // closed at shutdown: every stream ends
 	closes    *closeWatcher // nil where there is none: heartbeats find gone clients
+	tabs      *tabCounter   // open tabs by loaded build, from the streams' ?v=
 
 	mu      sync.Mutex // guards closed and adding to streams
 	closed  bool
@@ -40,7 +43,7 @@ type hub struct {
 }
 
 func newHub(builds changeSource, heartbeat time.Duration, max int) *hub {
-	h := &hub{builds: builds, heartbeat: heartbeat, max: int64(max), done: make(chan struct{})}
+	h := &hub{builds: builds, heartbeat: heartbeat, max: int64(max), done: make(chan struct{}), tabs: newTabCounter()}
 	// Without a watcher (not Linux, or no epoll) a gone client is still
 	// found, by the next heartbeat's failing write.
 	h.closes, _ = newCloseWatcher()
@@ -102,6 +105,7 @@ func (h *hub) serve(c *fiber.Ctx, version string) bool {
 	}
 	// c is recycled when the handler returns: copy what the stream needs.
 	lastID, _ := strconv.ParseUint(string(c.Request().Header.Peek("Last-Event-ID")), 10, 64)
+	tabs := streamVersions(c.Request().URI().QueryArgs())
 	// HTTP/1.0 has no chunked coding: the body ends when the connection
 	// does (RFC 9112 §6.3, item 8).
 	chunked := c.Request().Header.IsHTTP11()
@@ -121,7 +125,7 @@ func (h *hub) serve(c *fiber.Ctx, version string) bool {
 			_ = conn.Close()
 			return
 		}
-		go h.run(conn, head, lastID, chunked)
+		go h.run(conn, head, lastID, chunked, tabs)
 	})
 	return true
 }
@@ -132,10 +136,13 @@ func (h *hub) isClosed() bool {
 	return h.closed
 }
 
-// run writes one stream until it ends, then closes its connection.
-func (h *hub) run(conn net.Conn, head []byte, lastID uint64, chunked bool) {
+// run writes one stream until it ends, then closes its connection. The
+// tabs it serves count as open meanwhile.
+func (h *hub) run(conn net.Conn, head []byte, lastID uint64, chunked bool, tabs []string) {
 	defer h.streams.Done()
 	defer h.open.Add(-1)
+	h.tabs.add(tabs, 1)
+	defer h.tabs.add(tabs, -1)
 	// A client that goes away is seen at once, not by the next
 	// heartbeat's write failing: the stream count and --max-sse hold no
 	// ghosts.
@@ -222,9 +229,10 @@ func (w *streamWriter) end() {
 	_, _ = w.conn.Write([]byte("0\r\n\r\n"))
 }
 
-// stream writes the first event at once, then one per activation and a
-// comment every heartbeat; it ends on shutdown, when the client is gone
-// or when a write fails. Each Write reaches the socket at once.
+// stream writes the first events at once, then one per activation (and
+// per change of the blocked builds) and a comment every heartbeat; it ends
+// on shutdown, when the client is gone or when a write fails. Each Write
+// reaches the socket at once.
 func (h *hub) stream(w io.Writer, lastID uint64, gone <-chan struct{}) {
 	changed := h.builds.Changed()
 	snap := h.builds.Snapshot()
@@ -233,6 +241,8 @@ func (h *hub) stream(w io.Writer, lastID uint64, gone <-chan struct{}) {
 	if snap.Current != nil && snap.Seq != lastID {
 		buf, sent = h.appendVersion(buf, snap)
 	}
+	var blocked []string
+	buf, blocked = appendBlocked(buf, snap, blocked)
 	if _, err := w.Write(buf); err != nil {
 		return
 	}
@@ -250,6 +260,7 @@ func (h *hub) stream(w io.Writer, lastID uint64, gone <-chan struct{}) {
 			if snap = h.builds.Snapshot(); snap.Current != nil && snap.Seq != sent {
 				buf, sent = h.appendVersion(buf, snap)
 			}
+			buf, blocked = appendBlocked(buf, snap, blocked)
 		case <-hb.C:
 			buf = append(buf, ": heartbeat\n\n"...)
 		}
@@ -260,6 +271,19 @@ func (h *hub) stream(w io.Writer, lastID uint64, gone <-chan struct{}) {
 			return
 		}
 	}
+}
+
+// appendBlocked appends an event naming the blocked builds when they
+// differ from those the stream last named (none on connect: a stream opened
+// with nothing blocked says nothing). The helper in a tab running one of
+// them leaves it.
+func appendBlocked(buf []byte, snap *manifest.Snapshot, last []string) ([]byte, []string) {
+	now := snap.BlockedVersions()
+	if slices.Equal(now, last) {
+		return buf, last
+	}
+	list, _ := json.Marshal(append([]string{}, now...)) // [] rather than null; names cannot fail
+	return fmt.Appendf(buf, "event: blocked\ndata: {\"versions\": %s}\n\n", list), now
 }
 
 func (h *hub) appendVersion(buf []byte, snap *manifest.Snapshot) ([]byte, uint64) {

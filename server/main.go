@@ -20,7 +20,9 @@ var commands = []command{
 	{"serve", "serve the builds folder (the default)", runServe},
 	{"deploy", "validate a build and move it into the builds folder atomically", runDeploy},
 	{"activate", "make a build current (rollback or roll-forward)", runActivate},
-	{"status", "list every build with its state", runStatus},
+	{"status", "list every build with its state and open tabs", runStatus},
+	{"block", "declare a build unsafe: its files stop being served, its tabs leave it", runBlock},
+	{"unblock", "lift a block", runUnblock},
 	{"inspect", "show how a build folder would be served, file by file, without deploying it", runInspect},
 }
 

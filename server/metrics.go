@@ -73,6 +73,7 @@ func (m *metrics) follow(s *server) {
 			Name: "skewless_activation_seq", Help: "Activation sequence number of the current build.",
 		}, func() float64 { return float64(s.builds.Snapshot().Seq) }),
 		&buildStates{s.builds},
+		&openTabs{s.events.tabs, s.builds},
 	)
 }
 
@@ -102,7 +103,8 @@ func (b *buildStates) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range b.builds.Snapshot().Builds {
 		counts[st.State]++
 	}
-	for _, st := range []manifest.State{manifest.Current, manifest.Live, manifest.Ready, manifest.Retired, manifest.Invalid, manifest.Pending} {
+	for _, st := range []manifest.State{manifest.Current, manifest.Live, manifest.Ready, manifest.Retired, manifest.Invalid,
+		manifest.Pending, manifest.Blocked} {
 		ch <- prometheus.MustNewConstMetric(buildStatesDesc, prometheus.GaugeValue, float64(counts[st]), st.String())
 	}
 }

@@ -27,9 +27,10 @@ const (
 	outUnavailable                // 503: no current build yet
 	outNotModified                // 304
 	outPrecondFail                // 412
+	outBlocked                    // 404: a file only blocked builds had
 )
 
-var outcomeNames = [...]string{"served", "fallback", "unknown", "retired", "not-found", "bad-request", "endpoint", "method-not-allowed", "unavailable", "not-modified", "precondition-failed"}
+var outcomeNames = [...]string{"served", "fallback", "unknown", "retired", "not-found", "bad-request", "endpoint", "method-not-allowed", "unavailable", "not-modified", "precondition-failed", "blocked"}
 
 func (o outcome) String() string { return outcomeNames[o] }
 
@@ -104,7 +105,7 @@ type headerReader interface {
 
 // resolve applies the serving order of the contract to a decoded path:
 // a file of the current build (with clean URLs), a file of a live build,
-// a retired path, a missing file, or the SPA fallback (or, without one,
+// a retired (or blocked) path, a missing file, or the SPA fallback (or, without one,
 // the build's 404 page for a document navigation).
 func resolve(s *manifest.Snapshot, p string, req request) resolution {
 	if !manifest.Servable(p[1:]) {
@@ -124,6 +125,9 @@ func resolve(s *manifest.Snapshot, p string, req request) resolution {
 	}
 	if s.RetiredBy(p) != "" {
 		return resolution{outcome: outRetired, status: 404}
+	}
+	if s.BlockedBy(p) != "" {
+		return resolution{outcome: outBlocked, status: 404}
 	}
 	// "/assets/x.js/" is not x.js, nor a route to render (a page there
 	// would resolve its relative URLs against the wrong folder).
@@ -168,9 +172,9 @@ func cleanURL(s *manifest.Snapshot, p string) *manifest.File {
 }
 
 // namesFile reports whether p is a file the server would serve, or
-// remembers as retired.
+// remembers as retired or blocked.
 func namesFile(s *manifest.Snapshot, p string) bool {
-	return s.File(p) != nil || s.LiveFile(p) != nil || s.RetiredBy(p) != ""
+	return s.File(p) != nil || s.LiveFile(p) != nil || s.RetiredBy(p) != "" || s.BlockedBy(p) != ""
 }
 
 // lastSegmentHasExt reports whether the last segment of p (the one before

@@ -94,6 +94,7 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 	if hooks.listening != nil {
 		hooks.listening(ln.Addr())
 	}
+	defer startTabsReport(cfg.Builds, s.events.tabs, reg, log)()
 	if err = reg.Start(ctx); err == nil {
 		defer reg.Close()
 		err = waitServing(ctx, reg, errc, hooks)
@@ -172,4 +173,16 @@ func flagError(err error) error {
 		return err
 	}
 	return exitError{2}
+}
+
+// startTabsReport keeps the report of open tabs `skewless status` reads
+// until the returned stop, which removes it and waits for its goroutine.
+func startTabsReport(dir string, tabs *tabCounter, builds snapshotSource, log *zap.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		(&tabsReport{dir: dir, tabs: tabs, builds: builds, log: log.Named("tabs")}).run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }

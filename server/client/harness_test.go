@@ -6,37 +6,74 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/skewless/skewless/manifest"
 	"github.com/skewless/skewless/manifest/manifesttest"
 )
 
-// bundler names a pair of committed fixture builds of the same app: the
-// version a tab loads first and the one deployed while it is open. The
-// folder name is the version; the app's own label (#version) matches it.
-type bundler struct {
+// fixture names a pair of committed builds of one app: the version a tab
+// loads first and the one deployed while it is open. The folder name is
+// the version; the app's own label (#version) matches it. Every app
+// follows the protocol of fixtures/apps/README.md.
+type fixture struct {
 	name     string
 	dir      string // the fixtures folder holding both builds
 	old, new string
+	flags    []string // serve flags the README asks for (multi-page exports: --spa=false)
+	// pages: every route is a document of the current build that the
+	// app's router fetches and swaps in (Astro's ClientRouter), so a
+	// client-side navigation shows the current build's page.
+	pages bool
+	// prefetch: the router fetches the routes its links point to ahead of
+	// a click (Nuxt, Next). noPrefetch stops it for a tab (see there).
+	prefetch string
+	// transitions: a client-side navigation animates, and a click during
+	// the animation lands on its overlay (Astro), so tests wait it out.
+	transitions bool
+	notice      bool // the demo app: it shows a notice on skewless:stale
 }
 
 var (
-	vite    = bundler{"vite", "../../fixtures/builds", "v1", "v2"}
-	webpack = bundler{"webpack", "../../fixtures/webpack-builds", "w1", "w2"}
-	esbuild = bundler{"esbuild", "../../fixtures/esbuild-builds", "e1", "e2"}
+	vite    = fixture{name: "vite", dir: "builds", old: "v1", new: "v2", notice: true}
+	webpack = fixture{name: "webpack", dir: "webpack-builds", old: "w1", new: "w2", notice: true}
+	esbuild = fixture{name: "esbuild", dir: "esbuild-builds", old: "e1", new: "e2", notice: true}
 
-	bundlers = []bundler{vite, webpack, esbuild}
+	// fixtures is every app of fixtures/ the helper must work in.
+	fixtures = []fixture{
+		vite, webpack, esbuild,
+		{name: "sveltekit", dir: "sveltekit-builds", old: "sk1", new: "sk2"},
+		{name: "nuxt", dir: "nuxt-builds", old: "nx1", new: "nx2", prefetch: "save-data"},
+		{name: "next-turbopack", dir: "next-turbopack-builds", old: "nt1", new: "nt2", flags: []string{"--spa=false"}, prefetch: "rsc"},
+		{name: "next-webpack", dir: "next-webpack-builds", old: "nw1", new: "nw2", flags: []string{"--spa=false"}, prefetch: "rsc"},
+		{name: "angular", dir: "angular-builds", old: "ng1", new: "ng2"},
+		{name: "react-router", dir: "react-router-builds", old: "rr1", new: "rr2"},
+		{name: "parcel", dir: "parcel-builds", old: "pc1", new: "pc2"},
+		{name: "astro", dir: "astro-builds", old: "as1", new: "as2", flags: []string{"--spa=false"}, pages: true, transitions: true},
+		{name: "rsbuild-vue", dir: "rsbuild-vue-builds", old: "rs1", new: "rs2"},
+	}
 )
 
-func (b bundler) path(version string) string { return filepath.Join(b.dir, version) }
+func (f fixture) path(version string) string {
+	return filepath.Join("..", "..", "fixtures", f.dir, version)
+}
+
+// start runs a server on the fixture's old build with its flags.
+func (f fixture) start(t *testing.T, extra ...string) *server {
+	t.Helper()
+	return startServer(t, f.path(f.old), f.old, append(slices.Clone(f.flags), extra...)...)
+}
 
 // server is a `skewless serve` process on a builds folder of the test's own.
 type server struct {
@@ -60,6 +97,16 @@ func startServer(t *testing.T, src, version string, extra ...string) *server {
 	if err := manifesttest.CopyTree(src, filepath.Join(s.Builds, version)); err != nil {
 		t.Fatal(err)
 	}
+	// The package's servers share one cache of compressed variants, as one
+	// server across restarts does: each fixture's files are compressed once
+	// per run, not by every test's server (brotli at its best is slow).
+	state := filepath.Join(s.Builds, manifest.StateDir)
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(variantsCache, filepath.Join(state, "cache")); err != nil {
+		t.Fatal(err)
+	}
 	args := append([]string{"serve", "--builds", s.Builds, "--addr", "127.0.0.1:0",
 		"--metrics-addr", "", "--settle", "50ms", "--log-format", "json"}, extra...)
 	s.cmd = exec.Command(skewlessBin, args...)
@@ -79,8 +126,8 @@ func startServer(t *testing.T, src, version string, extra ...string) *server {
 		s.URL = "http://" + a
 	case <-s.done:
 		t.Fatalf("skewless exited before listening:\n%s", s.Logs())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("skewless did not listen within 10s:\n%s", s.Logs())
+	case <-time.After(startWithin):
+		t.Fatalf("skewless did not listen within %v:\n%s", startWithin, s.Logs())
 	}
 	s.waitFor(t, "healthy", 10*time.Second, func() bool {
 		status, _ := s.get("/_skewless/health")
@@ -88,6 +135,11 @@ func startServer(t *testing.T, src, version string, extra ...string) *server {
 	})
 	return s
 }
+
+// startWithin bounds a server's start (it listens once its current build
+// is loaded) and a deploy's activation: compressing a framework's chunks
+// takes seconds on a busy machine. Tests time what follows an activation.
+const startWithin = time.Minute
 
 // readLogs keeps the JSON log lines and sends the listening address once.
 func (s *server) readLogs(r io.Reader, addr chan<- string) {
@@ -116,6 +168,8 @@ func (s *server) readLogs(r io.Reader, addr chan<- string) {
 		}
 	}
 }
+
+func (s *server) base() string { return s.URL }
 
 // Logs returns the server's log so far.
 func (s *server) Logs() string {
@@ -175,7 +229,7 @@ func (s *server) waitFor(t *testing.T, what string, within time.Duration, cond f
 func (s *server) Activated(t *testing.T, version string) time.Time {
 	t.Helper()
 	var at time.Time
-	s.waitFor(t, "activating "+version, 10*time.Second, func() bool {
+	s.waitFor(t, "activating "+version, startWithin, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		at = s.activated[version]
@@ -187,7 +241,7 @@ func (s *server) Activated(t *testing.T, version string) time.Time {
 // WaitServing waits until the server's current build is version.
 func (s *server) WaitServing(t *testing.T, version string) {
 	t.Helper()
-	s.waitFor(t, "serving "+version, 10*time.Second, func() bool { return s.Current() == version })
+	s.waitFor(t, "serving "+version, startWithin, func() bool { return s.Current() == version })
 }
 
 // WaitRetired waits until the server answers path as a retired asset. A
@@ -195,7 +249,7 @@ func (s *server) WaitServing(t *testing.T, version string) {
 // it, even with --grace 0.
 func (s *server) WaitRetired(t *testing.T, path string) {
 	t.Helper()
-	s.waitFor(t, "retiring "+path, 5*time.Second, func() bool {
+	s.waitFor(t, "retiring "+path, 10*time.Second, func() bool {
 		res, err := http.Get(s.URL + path)
 		if err != nil {
 			return false
@@ -222,6 +276,59 @@ func (s *server) Deploy(t *testing.T, src, version string) time.Time {
 	return at
 }
 
+// freeAddr returns a free local address for a listener of the server.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// metric returns the value of an unlabelled metric on the Prometheus
+// listener at addr, or -1.
+func metric(addr, name string) float64 {
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
+			v, err := strconv.ParseFloat(f[1], 64)
+			if err == nil {
+				return v
+			}
+		}
+	}
+	return -1
+}
+
+// CLI runs a sub-command of the binary on the server's builds folder and
+// returns its output.
+func (s *server) CLI(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(skewlessBin, append(args, "--builds", s.Builds)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("skewless %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// OpenTabs returns the OPEN TABS column of `skewless status` for version.
+func (s *server) OpenTabs(t *testing.T, version string) string {
+	t.Helper()
+	for _, line := range strings.Split(s.CLI(t, "status"), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == version {
+			return f[len(f)-1]
+		}
+	}
+	return ""
+}
+
 // ctxDone reports whether ctx has ended, for loops that retry.
 func ctxDone(ctx context.Context) bool {
 	select {
@@ -230,6 +337,28 @@ func ctxDone(ctx context.Context) bool {
 	default:
 		return false
 	}
+}
+
+// retiredPath returns the URL path of a file of f's old build that its
+// new build lacks: one the server retires when the old build does.
+func retiredPath(t *testing.T, f fixture) string {
+	t.Helper()
+	oldDir, newDir := f.path(f.old), f.path(f.new)
+	var found string
+	_ = filepath.WalkDir(oldDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || found != "" || d.IsDir() || strings.HasSuffix(p, ".html") || strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		rel, _ := filepath.Rel(oldDir, p)
+		if _, err := os.Stat(filepath.Join(newDir, rel)); os.IsNotExist(err) && !strings.Contains(rel, "/.") {
+			found = "/" + filepath.ToSlash(rel)
+		}
+		return nil
+	})
+	if found == "" {
+		t.Fatalf("%s: every file of %s is also in %s", f.name, f.old, f.new)
+	}
+	return found
 }
 
 // lazyChunk returns the URL path of the About chunk of the build at dir.

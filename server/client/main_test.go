@@ -14,9 +14,10 @@ import (
 // The package's tests share one browser and one build of the real binary;
 // each test runs its own server process and opens its own tab.
 var (
-	skewlessBin string          // the binary under test, built once
-	browserCtx  context.Context // the browser; nil when chromium is missing
-	browserErr  error           // why there is no browser
+	skewlessBin   string          // the binary under test, built once
+	variantsCache string          // the compressed variants every server shares
+	browserCtx    context.Context // the browser; nil when chromium is missing
+	browserErr    error           // why there is no browser
 )
 
 func TestMain(m *testing.M) {
@@ -32,6 +33,11 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 
 	skewlessBin = filepath.Join(tmp, "skewless")
+	variantsCache = filepath.Join(tmp, "variants")
+	if err := os.Mkdir(variantsCache, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	build := exec.Command("go", "build", "-o", skewlessBin, "github.com/skewless/skewless/server")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

@@ -3,7 +3,9 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,11 +16,14 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// recordEvents keeps every skewless:stale event of the tab: in
+// recordEvents names the document (window.__docId: a full load is a new
+// document, whatever the app's scripts do) and keeps every skewless:stale
+// (and skewless:blocked: __blocked) event of the tab: in
 // window.__events for this document and in sessionStorage.__events across
 // full loads. It runs before any script of each document, so its listener
 // sees events dispatched while the page boots.
 const recordEvents = `(() => {
+  window.__docId = Math.random().toString(36).slice(2);
   window.__events = [];
   addEventListener('skewless:stale', e => {
     const r = { reason: e.detail.reason, loaded: e.detail.loaded, current: e.detail.current,
@@ -30,6 +35,16 @@ const recordEvents = `(() => {
       sessionStorage.setItem('__events', JSON.stringify(all));
     } catch (_) {}
   });
+  window.__blocked = [];
+  addEventListener('skewless:blocked', e => {
+    const r = { loaded: e.detail.loaded, current: e.detail.current, cancelable: e.cancelable, t: Date.now() };
+    window.__blocked.push(r);
+    try {
+      const all = JSON.parse(sessionStorage.getItem('__blocked') || '[]');
+      all.push(r);
+      sessionStorage.setItem('__blocked', JSON.stringify(all));
+    } catch (_) {}
+  });
 })();`
 
 // cancelStale is an app that shows its own notice and keeps navigating
@@ -38,25 +53,35 @@ const cancelStale = `addEventListener('skewless:stale', e => e.preventDefault())
 
 // tabOptions says how a test's tab differs from a plain browser tab.
 type tabOptions struct {
-	blockStream bool // the event stream never connects (a proxy that drops it)
-	cancelStale bool // the app cancels skewless:stale
+	blockStream bool     // the event stream never connects (a proxy that drops it)
+	cancelStale bool     // the app cancels skewless:stale
+	scripts     []string // more scripts to run first in every document
 }
 
 // tab is one browser tab of a test, on the test's server.
 type tab struct {
 	t   *testing.T
 	ctx context.Context
-	srv *server
+	url string // the origin's base URL
 
-	blocked atomic.Int64 // requests the browser refused to send (blockStream)
-	streams atomic.Int64 // event streams the server answered
+	blocked  atomic.Int64 // requests the browser refused to send (blockStream)
+	streams  atomic.Int64 // event streams the server answered
+	checks   atomic.Int64 // requests for /_skewless/version
+	favicons atomic.Int64 // icon requests answered (the browser's own too)
+	aboutRSC atomic.Int64 // Next RSC payloads of /about's page answered (a prefetch)
+	block    []string     // URL patterns the browser refuses
+	close    func() error // closes the tab
 }
 
+// origin is what a tab opens pages of: a skewless server, or a scripted
+// stand-in for the helper's unit tests.
+type origin interface{ base() string }
+
 // tabTimeout bounds each test's browser work.
-const tabTimeout = 45 * time.Second
+const tabTimeout = 2 * time.Minute
 
 // openTab opens a new tab of the package's browser, closed when the test ends.
-func openTab(t *testing.T, srv *server, opts tabOptions) *tab {
+func openTab(t *testing.T, srv origin, opts tabOptions) *tab {
 	t.Helper()
 	if browserCtx == nil {
 		// In CI a missing browser fails the test; only outside CI it skips.
@@ -68,14 +93,15 @@ func openTab(t *testing.T, srv *server, opts tabOptions) *tab {
 	tctx, cancelTimeout := context.WithTimeout(browserCtx, tabTimeout)
 	ctx, cancelTab := chromedp.NewContext(tctx)
 	t.Cleanup(func() { cancelTab(); cancelTimeout() })
-	tb := &tab{t: t, ctx: ctx, srv: srv}
+	tb := &tab{t: t, ctx: ctx, url: srv.base()}
+	tb.close = func() error { return chromedp.Cancel(ctx) }
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("open tab: %v", err)
 	}
 	if err := chromedp.Listen(ctx, tb.countStreams); err != nil {
 		t.Fatal(err)
 	}
-	scripts := []string{recordEvents}
+	scripts := append([]string{recordEvents}, opts.scripts...)
 	if opts.cancelStale {
 		scripts = append(scripts, cancelStale)
 	}
@@ -91,6 +117,10 @@ func openTab(t *testing.T, srv *server, opts tabOptions) *tab {
 	return tb
 }
 
+// streamPattern matches the event stream's URL (URLPattern syntax: this
+// cdproto has no glob "urls" any more).
+const streamPattern = "*://*:*/_skewless/events*"
+
 // countStreams counts the event streams the browser blocked or opened. It
 // runs in the tab's event loop: quick, no commands.
 func (tb *tab) countStreams(ev any) {
@@ -99,24 +129,40 @@ func (tb *tab) countStreams(ev any) {
 		if e.BlockedReason != "" {
 			tb.blocked.Add(1)
 		}
+	case *network.EventRequestWillBeSent:
+		if strings.Contains(e.Request.URL, "/_skewless/version") {
+			tb.checks.Add(1)
+		}
 	case *network.EventResponseReceived:
 		if e.Type == network.ResourceTypeEventSource && e.Response.Status == 200 {
 			tb.streams.Add(1)
+		}
+		if strings.Contains(e.Response.URL, "/favicon.") {
+			tb.favicons.Add(1)
+		}
+		if u := e.Response.URL; e.Response.Status == 200 && strings.Contains(u, "/about") && strings.Contains(u, "PAGE__.txt") {
+			tb.aboutRSC.Add(1)
 		}
 	}
 }
 
 // blockStream makes the browser fail every request to the event stream,
 // as a buffering or SSE-hostile proxy would, and counts the failures.
-func (tb *tab) blockStream() {
+func (tb *tab) blockStream() { tb.Block(streamPattern) }
+
+// Block makes the browser refuse the requests whose URL matches one of
+// the patterns (URLPattern syntax), and no others.
+func (tb *tab) Block(patterns ...string) {
 	tb.t.Helper()
-	// URLPattern syntax: this cdproto has no glob "urls" any more.
-	_, err := chromedp.Call(tb.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{
-		URLPatterns: []*network.BlockPattern{{URLPattern: "*://*:*/_skewless/events*", Block: true}},
-	})
-	if err != nil {
-		tb.t.Fatalf("block the event stream: %v", err)
+	var ps []*network.BlockPattern
+	for _, p := range patterns {
+		ps = append(ps, &network.BlockPattern{URLPattern: p, Block: true})
 	}
+	_, err := chromedp.Call(tb.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: ps})
+	if err != nil {
+		tb.t.Fatalf("block %v: %v", patterns, err)
+	}
+	tb.block = patterns
 }
 
 // waitBlocked waits until the browser refused the event stream at least
@@ -129,7 +175,7 @@ func (tb *tab) waitStream() { tb.waitCount(&tb.streams, "the event stream never 
 
 func (tb *tab) waitCount(n *atomic.Int64, fail string) {
 	tb.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(loadWithin)
 	for n.Load() == 0 {
 		if time.Now().After(deadline) {
 			tb.t.Fatal(fail)
@@ -143,10 +189,27 @@ func (tb *tab) Open(path string) {
 	tb.t.Helper()
 	tb.blocked.Store(0)
 	tb.streams.Store(0)
-	if err := chromedp.Do(tb.ctx, chromedp.Navigate(tb.srv.URL+path)); err != nil {
+	if err := chromedp.Do(tb.ctx, chromedp.Navigate(tb.url+path)); err != nil {
 		tb.t.Fatalf("navigate to %s: %v", path, err)
 	}
-	wait[bool](tb, `!!document.documentElement.dataset.route && !!window.skewless`, 5*time.Second)
+	tb.waitRendered()
+}
+
+// waitRendered waits until the app rendered its route on the client.
+func (tb *tab) waitRendered() {
+	tb.t.Helper()
+	// Loaded too: a router that is a module script of its own (Astro's)
+	// listens for clicks only once it ran.
+	wait[bool](tb, `!!document.documentElement.dataset.route && !!window.skewless &&
+		document.readyState === 'complete'`, loadWithin)
+}
+
+// Settle waits until the page's animations ended: Astro's view
+// transitions cover the page while they run, so a click would land on
+// their overlay instead of a link.
+func (tb *tab) Settle() {
+	tb.t.Helper()
+	wait[bool](tb, `document.getAnimations().length === 0`, loadWithin)
 }
 
 // Click clicks the element sel as a user would (real mouse events).
@@ -207,7 +270,7 @@ func wait[T any](tb *tab, expr string, within time.Duration) T {
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
-			tb.t.Fatalf("%s: not true within %v", expr, within)
+			tb.t.Fatalf("%s: not true within %v; %s", expr, within, tb.describe())
 		}
 		v, err := chromedp.Run(tb.ctx, chromedp.Poll[T](expr,
 			chromedp.WithPollingInterval(pollEvery), chromedp.WithPollingTimeout(left)))
@@ -215,10 +278,27 @@ func wait[T any](tb *tab, expr string, within time.Duration) T {
 		case err == nil:
 			return v
 		case errors.Is(err, chromedp.ErrPollingTimeout), ctxDone(tb.ctx):
-			tb.t.Fatalf("%s: not true within %v (%v)", expr, within, err)
+			tb.t.Fatalf("%s: not true within %v (%v); %s", expr, within, err, tb.describe())
 		}
 		time.Sleep(pollEvery) // the document went away: poll the next one
 	}
+}
+
+// describe says what the tab shows now, for a failure message.
+func (tb *tab) describe() string {
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	st, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`(() => {
+  const s = `+pageStateJS+`;
+  s.events = JSON.parse(sessionStorage.getItem('__events') || '[]');
+  s.boots = JSON.parse(sessionStorage.getItem('__boots') || '[]');
+  s.href = location.href;
+  return s; })()`))
+	if err != nil {
+		return fmt.Sprintf("the page: %v", err)
+	}
+	return fmt.Sprintf("the page: %v (streams %d, blocked %d, checks %d)",
+		st, tb.streams.Load(), tb.blocked.Load(), tb.checks.Load())
 }
 
 // hold asserts that expr stays falsy for the whole window, in the same
@@ -266,6 +346,7 @@ func (tb *tab) Events() []staleEvent {
 
 // pageState is what a test checks about the document in the tab.
 type pageState struct {
+	Doc          string `json:"doc"` // window.__docId: the document
 	BootID       string `json:"bootId"`
 	Path         string `json:"path"`
 	Route        string `json:"route"`
@@ -279,8 +360,8 @@ type pageState struct {
 }
 
 const pageStateJS = `(() => {
-  const d = document, s = window.skewless || {}, v = d.querySelector('#view [data-route]');
-  return { bootId: window.__bootId || '', path: location.pathname,
+  const d = document, s = window.skewless || {}, v = d.querySelector('[data-chunk-version]');
+  return { doc: window.__docId || '', bootId: window.__bootId || '', path: location.pathname,
     route: d.documentElement.dataset.route || '', version: d.documentElement.dataset.version || '',
     label: (d.getElementById('version') || {}).textContent || '',
     chunkVersion: v ? v.dataset.chunkVersion || '' : '',

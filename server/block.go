@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/skewless/skewless/manifest"
+)
+
+// runBlock declares a build unsafe: a running server stops serving its
+// files (404 blocked) and the tabs running it leave it.
+func runBlock(args []string) error {
+	fs := newFlagSet("block", "VERSION --builds DIR [--reason TEXT]")
+	var builds, reason string
+	buildsFlag(fs, &builds)
+	fs.StringVar(&reason, "reason", "", "why the build is blocked (status shows it)")
+	pos, err := commandArgs(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	v := pos[0]
+	var already bool
+	err = updateBuild(builds, v, func(h *manifest.History) error {
+		if r := h.Builds[v]; r != nil && !r.Blocked.IsZero() {
+			already = true
+			return nil
+		}
+		return h.Block(v, reason, time.Now())
+	})
+	switch {
+	case errors.Is(err, manifest.ErrBlockCurrent):
+		return fmt.Errorf("%s is the current build: activate another first (skewless activate OTHER --builds %s), then block %s",
+			v, builds, v)
+	case err != nil:
+		return err
+	case already:
+		fmt.Printf("%s is already blocked\n", v)
+	default:
+		fmt.Printf("%s is blocked; a running server follows within a second: its files answer 404 (Skewless-Asset: blocked) "+
+			"and tabs running it load the current build at their next navigation\n", v)
+	}
+	return nil
+}
+
+// runUnblock lifts a block: the build is again what its times say.
+func runUnblock(args []string) error {
+	fs := newFlagSet("unblock", "VERSION --builds DIR")
+	var builds string
+	buildsFlag(fs, &builds)
+	pos, err := commandArgs(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	v := pos[0]
+	var was bool
+	var now manifest.State
+	err = updateBuild(builds, v, func(h *manifest.History) error {
+		was = h.Unblock(v)
+		now = h.StateOf(v)
+		return nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case !was:
+		fmt.Printf("%s is not blocked\n", v)
+	default:
+		fmt.Printf("%s is unblocked: %s\n", v, now)
+	}
+	return nil
+}
+
+// updateBuild changes the state of builds under its lock, for a build the
+// folder has or the history knows.
+func updateBuild(builds, v string, fn func(h *manifest.History) error) error {
+	if !manifest.ValidVersion(v) {
+		return fmt.Errorf("%q is not a build version", v)
+	}
+	if info, err := os.Stat(builds); err != nil || !info.IsDir() {
+		return fmt.Errorf("no builds folder %s", builds)
+	}
+	info, statErr := os.Stat(filepath.Join(builds, v))
+	present := statErr == nil && info.IsDir()
+	store, err := manifest.OpenFileStore(builds, manifest.FileStoreConfig{OnCorrupt: func(err error) {
+		fmt.Fprintf(os.Stderr, "warning: %v; rebuilt it\n", err)
+	}})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	_, err = store.Update(context.Background(), func(h *manifest.History) error {
+		if !present && h.Builds[v] == nil {
+			return fmt.Errorf("no build %q in %s", v, builds)
+		}
+		return fn(h)
+	})
+	return err
+}
