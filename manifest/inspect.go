@@ -136,7 +136,7 @@ func (l *Loader) Report(dir string) (*BuildReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	facts, problems := validate(s, l.cfg.ReadyFile, readIndex(s))
+	facts, problems := validate(s, l.cfg.ReadyFile, l.cfg.Base, readIndex(s))
 	r := &BuildReport{Problems: problems, Files: []FileReport{}}
 	if r.Problems == nil {
 		r.Problems = []string{}

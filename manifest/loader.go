@@ -21,6 +21,10 @@ type LoaderConfig struct {
 	// of its arguments: its output is hashed, compressed and cached like
 	// any file's bytes. Optional. Default: none.
 	TransformHTML func(version string, doc []byte) []byte
+	// Base is the URL path the builds are served under ("/app/"): the
+	// local URLs index.html loads must be under it, and name files of the
+	// build below it. Optional. Default: "/".
+	Base string
 	// ReadyFile, when set, must exist in a build before it is valid.
 	// Optional. Default: "" (not required).
 	ReadyFile string
@@ -54,6 +58,9 @@ type LoaderConfig struct {
 }
 
 func (c LoaderConfig) withDefaults() LoaderConfig {
+	if c.Base == "" {
+		c.Base = "/"
+	}
 	if c.MaxMemoryFile <= 0 {
 		c.MaxMemoryFile = 8 << 20
 	}
@@ -166,7 +173,7 @@ func (l *Loader) Inspect(version, dir string) (Summary, error) {
 		return Summary{}, err
 	}
 	idx := readIndex(s)
-	facts, problems := validate(s, l.cfg.ReadyFile, idx)
+	facts, problems := validate(s, l.cfg.ReadyFile, l.cfg.Base, idx)
 	sum := Summary{}
 	for _, f := range servedFiles(s) {
 		sum.Files++
@@ -227,7 +234,7 @@ func (l *Loader) Load(ctx context.Context, version, dir string) (*Build, error) 
 		return nil, err
 	}
 	idx := readIndex(s)
-	facts, problems := validate(s, l.cfg.ReadyFile, idx)
+	facts, problems := validate(s, l.cfg.ReadyFile, l.cfg.Base, idx)
 	if len(problems) > 0 {
 		return nil, &InvalidError{Version: version, Problems: problems}
 	}

@@ -61,6 +61,9 @@ type BuildStatus struct {
 	Problems []string `json:"problems,omitempty"`
 	// Present is false for a build whose folder was deleted.
 	Present bool `json:"present"`
+	// Retires is when a live build will retire by the recorded policy
+	// (History.Policy), if no other build is activated before.
+	Retires time.Time `json:"retires,omitzero"`
 }
 
 // FolderStatus is what is known of a version folder that is present.
@@ -136,8 +139,29 @@ func listStatuses(h *History, present map[string]FolderStatus, served string) []
 			add(v)
 		}
 	}
+	setRetires(h, out, time.Now())
 	SortStatuses(out)
 	return out
+}
+
+// setRetires fills in when the live builds of list retire, by the policy
+// the history records (none: unknown, left zero).
+func setRetires(h *History, list []BuildStatus, now time.Time) {
+	if h.Policy == nil {
+		return
+	}
+	var live []Superseded
+	for _, b := range list {
+		if b.State == Live {
+			live = append(live, Superseded{Version: b.Version, At: b.Superseded})
+		}
+	}
+	at := RetireTimes(live, now, time.Duration(h.Policy.Grace), h.Policy.Keep)
+	for i := range list {
+		if t, ok := at[list[i].Version]; ok {
+			list[i].Retires = t
+		}
+	}
 }
 
 // SortStatuses orders builds newest first: by activation sequence, then

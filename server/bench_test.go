@@ -89,7 +89,7 @@ func BenchmarkInjectHead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tag := helperTag("v1")
+	tag := helperTag("/", "v1")
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	for range b.N {

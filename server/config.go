@@ -24,9 +24,12 @@ type serveConfig struct {
 	Heartbeat   time.Duration // event stream comment interval. Default: 15s.
 	MaxSSE      int           // most open event streams. Default: 10000.
 	MetricsAddr string        // Prometheus listener; empty turns it off. Default: "127.0.0.1:9180".
-	LogFormat   string        // "json" or "console". Default: "json".
+	LogFormat   string        // "json" or "console". Default: "" (console when stderr is a terminal, else json).
 	LogLevel    string        // debug, info, warn, error. Default: "info".
 	Immutable   []string      // --immutable globs: more paths to cache for a year. Default: none.
+	Base        string        // the URL prefix the builds are served under. Default: "/".
+	TLSCert     string        // PEM certificate chain file; with TLSKey, serve HTTPS. Default: none.
+	TLSKey      string        // PEM private key file of TLSCert. Default: none.
 
 	// immutable is Immutable compiled by validate.
 	immutable manifest.Globs
@@ -50,9 +53,12 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.DurationVar(&cfg.Heartbeat, "heartbeat", 15*time.Second, "event stream heartbeat interval")
 	fs.IntVar(&cfg.MaxSSE, "max-sse", 10000, "most open event streams; more get 503")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "127.0.0.1:9180", "Prometheus /metrics listener (empty turns it off)")
-	fs.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or console")
+	fs.StringVar(&cfg.LogFormat, "log-format", "", "log format: json or console (default: console when stderr is a terminal, json otherwise)")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	immutableFlag(fs, &cfg.Immutable)
+	baseFlag(fs, &cfg.Base)
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with --tls-key (reloaded on SIGHUP)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	return fs
 }
 
@@ -73,7 +79,15 @@ func (c *serveConfig) validate() error {
 	if c.MaxSSE < 0 {
 		errs = append(errs, errors.New("--max-sse must not be negative"))
 	}
-	if c.LogFormat != "json" && c.LogFormat != "console" {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together: give both files, or neither for plain HTTP"))
+	}
+	if base, err := normalizeBase(c.Base); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.Base = base
+	}
+	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "console" {
 		errs = append(errs, fmt.Errorf("--log-format must be json or console, not %q", c.LogFormat))
 	}
 	var err error
@@ -103,6 +117,7 @@ func buildsFlag(fs *flag.FlagSet, dst *string) {
 
 func newFlagSet(name, args string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	usageLines[name] = args
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: skewless %s %s\n\nflags (each also from the environment variable SKEWLESS_<NAME>, e.g. SKEWLESS_BUILDS):\n", name, args)
 		fs.PrintDefaults()

@@ -23,19 +23,24 @@ func runInspect(args []string) error {
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	fs.StringVar(&ready, "ready-file", "", "a file that must exist in the build (as the server's --ready-file)")
 	immutableFlag(fs, &globs)
-	pos, err := commandArgs(fs, args, 1)
+	var base string
+	baseFlag(fs, &base)
+	pos, err := commandArgs(fs, args, "DIR")
 	if err != nil {
 		return err
 	}
 	dir := pos[0]
-	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
-		return fmt.Errorf("%s is not a build folder (a folder holding index.html)", dir)
+	if err := checkSourceFolder(dir); err != nil {
+		return err
 	}
 	immutable, err := manifest.ParseGlobs(globs)
 	if err != nil {
-		return err
+		return usageError{err.Error()}
 	}
-	r, err := manifest.NewLoader(manifest.LoaderConfig{ReadyFile: ready, Immutable: immutable}).Report(dir)
+	if base, err = normalizeBase(base); err != nil {
+		return usageError{err.Error()}
+	}
+	r, err := manifest.NewLoader(manifest.LoaderConfig{ReadyFile: ready, Immutable: immutable, Base: base}).Report(dir)
 	if err != nil {
 		return err
 	}
@@ -48,7 +53,7 @@ func runInspect(args []string) error {
 		return err
 	}
 	if len(r.Problems) > 0 {
-		fmt.Fprintf(os.Stderr, "skewless inspect: %s is not ready to deploy:\n  - %s\n", dir, strings.Join(r.Problems, "\n  - "))
+		fmt.Fprintf(os.Stderr, "skewless inspect: %s is not ready to deploy: %s\n", dir, strings.Join(r.Problems, "; "))
 		return exitError{1}
 	}
 	return nil
