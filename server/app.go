@@ -93,10 +93,12 @@ func (s *server) handle(c *fiber.Ctx) error {
 	switch p, ok := decodePath(utils.UnsafeString(c.Request().URI().PathOriginal())); {
 	case !ok:
 		out = s.writeStatus(c, fiber.StatusBadRequest, outBadRequest)
-	case strings.HasPrefix(p, reservedPrefix):
-		out = s.endpoint(c, snap, p)
+	case !strings.HasPrefix(p, s.cfg.Base):
+		out = s.outsideBase(c, p)
+	case strings.HasPrefix(p[len(s.cfg.Base)-1:], reservedPrefix): // paths below the base name build paths
+		out = s.endpoint(c, snap, p[len(s.cfg.Base)-1:])
 	default:
-		out = s.asset(c, snap, p)
+		out = s.asset(c, snap, p[len(s.cfg.Base)-1:])
 	}
 	// Last: a prepared header set copied into the response replaces all.
 	setVersion(h, snap.Version())

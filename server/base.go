@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/skewless/skewless/manifest"
 )
 
@@ -50,19 +52,6 @@ func pathSegment(seg string) bool {
 	return true
 }
 
-// stripBase maps a decoded request path under base to the path of a build
-// file ("/app/assets/x.js" → "/assets/x.js"). Paths outside the base are
-// not the builds': false.
-func stripBase(base, p string) (string, bool) {
-	if base == "/" {
-		return p, true
-	}
-	if rest, ok := strings.CutPrefix(p, base); ok {
-		return "/" + rest, true
-	}
-	return "", false
-}
-
 // builtBaseFlag registers --base for the commands that validate a build
 // for a builds folder (deploy, activate, status): by default the base the
 // folder's server recorded in its state, so a build made for /app/ is
@@ -84,4 +73,20 @@ func commandBase(given, builds string) (string, error) {
 		return "", usageError{err.Error()}
 	}
 	return b, nil
+}
+
+// outsideBase answers a path outside --base: the base without its slash
+// ("/app") is redirected to the base, as nginx's `location /app/` does;
+// anything else is not the builds' to answer (404), as a server whose
+// only location is the base says.
+func (s *server) outsideBase(c *fiber.Ctx, p string) outcome {
+	if p == strings.TrimSuffix(s.cfg.Base, "/") {
+		loc := s.cfg.Base
+		if q := c.Request().URI().QueryString(); len(q) > 0 {
+			loc += "?" + string(q)
+		}
+		c.Set(fiber.HeaderLocation, loc)
+		return s.writeStatus(c, fiber.StatusMovedPermanently, outRedirect)
+	}
+	return s.writeStatus(c, fiber.StatusNotFound, outNotFound)
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -36,6 +37,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	stopLogs = onlyOnce(stopLogs)
 	defer stopLogs()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -56,6 +58,12 @@ func runServe(args []string) error {
 		return exitError{1}
 	}
 	return nil
+}
+
+// onlyOnce returns f, which does its work on the first call only.
+func onlyOnce(f func()) func() {
+	var once sync.Once
+	return func() { once.Do(f) }
 }
 
 // logFormat resolves --log-format: as given, or console when stderr is a
@@ -88,32 +96,28 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 	if err := checkBuildsFolder(cfg.Builds); err != nil {
 		return err
 	}
+	cert, ln, metricsLn, err := openListeners(cfg)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	lock, err := manifest.LockServer(cfg.Builds)
 	if err != nil {
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		return stateFolderError(cfg.Builds, err)
 	}
 	defer lock.Release()
-	var cert *certificate
-	if cfg.TLSCert != "" {
-		if cert, err = loadCertificate(cfg.TLSCert, cfg.TLSKey); err != nil {
-			return err
-		}
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return listenError("--addr", cfg.Addr, err)
-	}
 	s, reg, loader, err := newServer(cfg, log, access, hooks)
 	if err != nil {
-		ln.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		return err
 	}
 	defer loader.Close() // after the registry, closed below: it stops loading first
-	stopMetrics, err := startMetrics(cfg.MetricsAddr, s.metrics, log)
-	if err != nil {
-		ln.Close()
-		return err
-	}
+	stopMetrics := startMetrics(metricsLn, s.metrics, log)
 	defer stopMetrics()
 	app := newApp(s)
 	errc := make(chan error, 1)
@@ -139,6 +143,24 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 		log.Warn("shutdown incomplete", zap.Error(err))
 	}
 	return err
+}
+
+// openListeners loads the certificate and opens the ports: whatever can
+// fail at start fails before anything is written into the builds folder.
+func openListeners(cfg serveConfig) (cert *certificate, ln, metricsLn net.Listener, err error) {
+	if cfg.TLSCert != "" {
+		if cert, err = loadCertificate(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, nil, nil, listenError("--addr", cfg.Addr, err)
+	}
+	if metricsLn, err = listenMetrics(cfg.MetricsAddr); err != nil {
+		ln.Close()
+		return nil, nil, nil, err
+	}
+	return cert, ln, metricsLn, nil
 }
 
 // newServer makes the registry and the server over it (nothing started).

@@ -51,8 +51,10 @@ func listenError(flag, addr string, err error) error {
 	switch {
 	case errors.As(err, &ae):
 		return fmt.Errorf("cannot listen on %q: %s (%s takes HOST:PORT or :PORT)", addr, ae.Err, flag)
+	case errors.As(err, &dns) && strings.HasPrefix(dns.Name, "tcp/"):
+		return fmt.Errorf("cannot listen on %q: the port %q is not a number (%s takes HOST:PORT or :PORT)", addr, strings.TrimPrefix(dns.Name, "tcp/"), flag)
 	case errors.As(err, &dns):
-		return fmt.Errorf("cannot listen on %q: unknown host %q (%s takes HOST:PORT or :PORT)", addr, dns.Name, flag)
+		return fmt.Errorf("cannot listen on %q: %s %q (%s takes HOST:PORT or :PORT)", addr, dns.Err, dns.Name, flag)
 	}
 	return fmt.Errorf("cannot listen on %s (%s): %w", addr, flag, err)
 }
