@@ -102,6 +102,9 @@ type Build struct {
 	// Deferred counts new contents whose best variants are being made in
 	// the background.
 	Deferred int
+	// Rules are the build's _headers and _redirects, compiled (nil: it
+	// has neither).
+	Rules *Rules
 }
 
 // Loader turns build folders into Builds. It shares the content of the
@@ -247,6 +250,10 @@ func (l *Loader) Load(ctx context.Context, version, dir string) (*Build, error) 
 		return nil, fmt.Errorf("load build %q: %w", version, err)
 	}
 	b, deferred := l.commit(version, dir, files, prepared, facts)
+	b.Rules = loadRules(s, l.cfg.Base)
+	if b.Rules != nil && len(b.Rules.Problems) > 0 {
+		l.log.Warn("build rules: lines left out", zap.String("version", version), zap.Strings("problems", b.Rules.Problems))
+	}
 	b.LoadTime = time.Since(start)
 	l.bg.enqueue(version, deferred)
 	l.log.Info("build loaded", zap.String("version", version), zap.Int("files", len(b.Files)), zap.Int64("bytes", b.Bytes),
