@@ -72,7 +72,7 @@ func TestCLIErrors(t *testing.T) {
 	}
 	defer taken.Close()
 	busy := taken.Addr().String()
-	free := freePort(t)
+	free := "127.0.0.1:" + freePort(t)
 	v2, _ := filepath.Abs(filepath.Join(fixtures, "v2"))
 
 	for _, tt := range []struct {
@@ -158,18 +158,6 @@ func TestCLIErrors(t *testing.T) {
 			t.Errorf("a failed command created %s", p)
 		}
 	}
-}
-
-// freePort returns a loopback address nothing listens on.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func isServe(args []string) bool {

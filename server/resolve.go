@@ -26,10 +26,11 @@ const (
 	outNotAllowed                 // 405
 	outUnavailable                // 503: no current build yet
 	outNotModified                // 304
+	outPrecondFail                // 412
 	outRedirect                   // 3xx: a _redirects rule, or the base without its slash
 )
 
-var outcomeNames = [...]string{"served", "fallback", "unknown", "retired", "not-found", "bad-request", "endpoint", "method-not-allowed", "unavailable", "not-modified", "redirect"}
+var outcomeNames = [...]string{"served", "fallback", "unknown", "retired", "not-found", "bad-request", "endpoint", "method-not-allowed", "unavailable", "not-modified", "precondition-failed", "redirect"}
 
 func (o outcome) String() string { return outcomeNames[o] }
 

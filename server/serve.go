@@ -121,7 +121,7 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 	defer stopMetrics()
 	app := newApp(s)
 	errc := make(chan error, 1)
-	var served net.Listener = newTimeoutListener(ln, cfg.timeout())
+	var served net.Listener = newTimeoutListener(ln, cfg.timeout(), cfg.sendTimeoutOrDefault())
 	if cert != nil {
 		served = tlsListener(served, cert)
 	}
