@@ -16,6 +16,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -24,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -266,4 +268,45 @@ func TestSIGHUPRescans(t *testing.T) {
 	if n := strings.Count(b.logs.String(), `"msg":"SIGHUP: reloading"`); n != 2 {
 		t.Errorf("%d reload lines for two SIGHUPs", n)
 	}
+}
+
+// TestTLSClosedStreamsAreNoticedAtOnce: over TLS too, a client that
+// closes its event stream leaves the count at once, not at the next
+// heartbeat (the close is seen on the connection under TLS).
+func TestTLSClosedStreamsAreNoticedAtOnce(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("a gone client is seen at once on Linux (epoll); elsewhere at the next heartbeat")
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert := writeCert(t, certFile, keyFile, 1)
+	cfg := testConfig(t, buildsWith(t, fixtures, "v1"))
+	cfg.TLSCert, cfg.TLSKey = certFile, keyFile
+	cfg.Heartbeat = time.Hour
+	cfg.MetricsAddr = "127.0.0.1:0"
+	ts := startServer(t, cfg)
+	metrics := ts.metricsURL(t)
+	gauge := func(n int) bool {
+		_, m := do(t, "GET", metrics)
+		return strings.Contains(m, fmt.Sprintf("skewless_event_streams %d\n", n))
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	var conns []*tls.Conn
+	for range 2 {
+		conn, err := tls.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"), &tls.Config{RootCAs: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "GET /_skewless/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		readUntil(t, conn, "event: version")
+		conns = append(conns, conn)
+	}
+	eventually(t, 5*time.Second, "2 open streams counted", func() bool { return gauge(2) })
+	for _, c := range conns {
+		c.Close()
+	}
+	eventually(t, 5*time.Second, "closed TLS streams uncounted (heartbeat: 1h)", func() bool { return gauge(0) })
 }
