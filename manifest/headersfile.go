@@ -209,7 +209,7 @@ func (hr *HeaderRules) For(path string) []Header {
 				if caps == nil {
 					caps = r.path.captures(path)
 				}
-				v = substitute(v, caps)
+				v = escapeControls(substitute(v, caps))
 			}
 			out = addHeader(out, h.Name, v)
 		}
@@ -235,4 +235,25 @@ func removeHeader(hs []Header, name string) []Header {
 		}
 	}
 	return out
+}
+
+// escapeControls percent-encodes control characters in a value filled
+// from a request path ("/blog/%0d%0a..." decodes to a line break, which
+// would split the response), leaving every other byte as it is.
+func escapeControls(v string) string {
+	if printable(v) {
+		return v
+	}
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' || c == 0x7f {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
 }

@@ -93,3 +93,48 @@ func rebuildRedirects(rules []Redirect) *RedirectRules {
 	}
 	return rr
 }
+
+// RulesReport is what a build's _headers and _redirects do, for inspect.
+type RulesReport struct {
+	Headers   []HeaderRuleReport `json:"headers"`
+	Redirects []Redirect         `json:"redirects"`
+	// Problems are the lines left out; they do not keep the build from
+	// being ready.
+	Problems []string `json:"problems"`
+}
+
+// HeaderRuleReport is one _headers block as it will apply.
+type HeaderRuleReport struct {
+	Line   int      `json:"line"`
+	Path   string   `json:"path"`
+	Set    []Header `json:"set"`
+	Detach []string `json:"detach,omitempty"`
+	// Files counts the build's files whose own URL it matches (it applies
+	// to routes and rewrites as well).
+	Files int `json:"files"`
+}
+
+// report describes r for the build files at paths (URL paths of build
+// files, "/assets/a.js").
+func (r *Rules) report(paths []string) *RulesReport {
+	rep := &RulesReport{Headers: []HeaderRuleReport{}, Redirects: r.Redirects.Rules(), Problems: r.Problems}
+	if rep.Redirects == nil {
+		rep.Redirects = []Redirect{}
+	}
+	if rep.Problems == nil {
+		rep.Problems = []string{}
+	}
+	for _, hr := range r.Headers.rules {
+		h := HeaderRuleReport{Line: hr.line, Path: hr.written, Set: hr.set, Detach: hr.detach}
+		if h.Set == nil {
+			h.Set = []Header{}
+		}
+		for _, p := range paths {
+			if hr.path.match(p) {
+				h.Files++
+			}
+		}
+		rep.Headers = append(rep.Headers, h)
+	}
+	return rep
+}

@@ -53,6 +53,11 @@ var headersTests = []struct {
 		},
 	},
 	{
+		name: "a capture holding a line break cannot split the response",
+		file: "/blog/:slug\n  X-Slug: :slug\n",
+		want: map[string]string{"/blog/a\r\nSet-Cookie: x=1": "X-Slug: a%0D%0ASet-Cookie: x=1"},
+	},
+	{
 		name: "colons in values stay",
 		file: "/*\n  Content-Security-Policy: default-src 'self'; img-src https: data:; connect-src wss://x.example:443\n",
 		want: map[string]string{"/": "Content-Security-Policy: default-src 'self'; img-src https: data:; connect-src wss://x.example:443"},
