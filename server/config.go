@@ -122,19 +122,41 @@ func (c *serveConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-// immutableFlag registers --immutable GLOB: repeatable, and
-// comma-separated (SKEWLESS_IMMUTABLE="/fonts/**,/**/*.wasm"); values from
-// the environment and the command line add up.
+// immutableFlag registers --immutable GLOB: a list flag (see
+// replaceable): repeatable and comma-separated
+// (SKEWLESS_IMMUTABLE="/fonts/**,/**/*.wasm").
 func immutableFlag(fs *flag.FlagSet, dst *[]string) {
-	fs.Func("immutable", "also cache the files matching this glob for a year (repeatable; ** spans folders, * stays in one; e.g. /fonts/**)", func(v string) error {
-		for _, g := range strings.Split(v, ",") {
-			if g = strings.TrimSpace(g); g != "" {
-				*dst = append(*dst, g)
-			}
-		}
-		return nil
-	})
+	fs.Var(&stringList{dst: dst}, "immutable", "also cache the files matching this glob for a year (repeatable or comma-separated; ** spans folders, * stays in one; e.g. /fonts/**)")
 }
+
+// stringList is a list flag of strings, each value comma-separated.
+type stringList struct {
+	dst     *[]string
+	replace bool
+}
+
+var _ flag.Value = (*stringList)(nil)
+
+func (l *stringList) String() string {
+	if l == nil || l.dst == nil {
+		return ""
+	}
+	return strings.Join(*l.dst, ",")
+}
+
+func (l *stringList) Set(v string) error {
+	if l.replace {
+		*l.dst, l.replace = nil, false
+	}
+	for g := range strings.SplitSeq(v, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			*l.dst = append(*l.dst, g)
+		}
+	}
+	return nil
+}
+
+func (l *stringList) replaceOnSet() { l.replace = true }
 
 func buildsFlag(fs *flag.FlagSet, dst *string) {
 	fs.StringVar(dst, "builds", "./builds", "the builds folder: one sub-folder per build, named by its version")
@@ -182,9 +204,11 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// replaceable is a repeatable flag: values given on the command line
-// replace its environment variable's, as the command line wins for every
-// other flag.
+// replaceable is a list flag (--immutable, --trust-proxy): repeatable,
+// each value comma-separated, the values adding up; values given on the
+// command line replace its environment variable's, as the command line
+// wins for every other flag (an operator overriding a container's
+// SKEWLESS_TRUST_PROXY gets what they typed, not a merge).
 type replaceable interface{ replaceOnSet() }
 
 // prefixList is a repeatable flag of addresses and CIDRs, each value
