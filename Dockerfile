@@ -7,7 +7,10 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY server ./server
 COPY manifest ./manifest
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/skewless ./server \
+# What `skewless version` prints: --build-arg VERSION=$(git describe --tags --always)
+# (the build context holds no .git, so Go records no commit of its own).
+ARG VERSION=""
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/skewless ./server \
  && mkdir -p /out/builds
 
 # Debian 12's distroless image: no shell, no package manager; its user
