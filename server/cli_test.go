@@ -122,7 +122,7 @@ func TestCLIErrors(t *testing.T) {
 		{args: []string{"prune"}, code: 1, line: `skewless prune: builds folder "./builds" does not exist; create it or pass --builds DIR`},
 		{args: []string{"prune", "v1", "--builds", builds}, code: 2, line: `skewless prune: unexpected argument "v1" (usage: skewless prune --builds DIR [--dry-run])`},
 		// inspect
-		{args: []string{"inspect"}, code: 2, line: `skewless inspect: missing DIR (usage: skewless inspect DIR [--json] [--immutable GLOB]... [--ready-file NAME])`},
+		{args: []string{"inspect"}, code: 2, line: `skewless inspect: missing DIR (usage: skewless inspect DIR [--json] [--immutable GLOB]... [--ready-file NAME] [--base /app/])`},
 		{args: []string{"inspect", "dist"}, code: 1, line: `skewless inspect: build folder "dist" does not exist (give the folder your build tool wrote, e.g. dist)`},
 		// health
 		{args: []string{"health", "--addr", free}, code: 1, line: `skewless health: cannot reach http://` + free + `/_skewless/health: connection refused (is skewless serve running there?)`},

@@ -16,7 +16,7 @@ import (
 // toolchain: every content-hashed file should say "immutable", and nothing
 // that changes between builds should.
 func runInspect(args []string) error {
-	fs := newFlagSet("inspect", "DIR [--json] [--immutable GLOB]... [--ready-file NAME]")
+	fs := newFlagSet("inspect", "DIR [--json] [--immutable GLOB]... [--ready-file NAME] [--base /app/]")
 	var asJSON bool
 	var ready string
 	var globs []string
