@@ -29,31 +29,58 @@ func Deploy(l *Loader, src, buildsDir, v string) (Summary, error) {
 	}
 	dst := filepath.Join(buildsDir, v)
 	if _, err := os.Lstat(dst); err == nil {
-		return sum, fmt.Errorf("%w: %s", ErrExists, dst)
+		return sum, fmt.Errorf("%w: %s is there already (deploy under another --version, or activate %s)", ErrExists, dst, v)
 	}
 	if h, err := ReadHistory(buildsDir); err == nil && h.Builds[v] != nil && h.served(v) {
-		return sum, fmt.Errorf("%w: %q is in the history of %s", ErrExists, v, buildsDir)
+		return sum, fmt.Errorf("%w: %q is in the history of %s (deploy under another --version)", ErrExists, v, buildsDir)
 	}
 	s, err := scanBuild(src)
 	if err != nil {
 		return sum, err
 	}
 	incoming := filepath.Join(buildsDir, StateDir, "incoming")
-	if err := os.MkdirAll(incoming, 0o755); err != nil {
+	made, err := mkdirAllMade(incoming)
+	if err != nil {
 		return sum, fmt.Errorf("create %s: %w", incoming, err)
 	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(incoming, v+"-"+hex.EncodeToString(rnd[:]))
-	if err := copyTree(s, tmp); err != nil {
+	err = copyTree(s, tmp)
+	if err == nil {
+		if err = os.Rename(tmp, dst); err != nil {
+			err = fmt.Errorf("move build into place: %w", err)
+		}
+	}
+	if err != nil {
+		// A failed deploy leaves nothing behind: not its copy, nor the
+		// folders it made for it.
 		_ = os.RemoveAll(tmp)
+		for i := len(made) - 1; i >= 0; i-- {
+			_ = os.Remove(made[i])
+		}
 		return sum, err
 	}
-	if err := os.Rename(tmp, dst); err != nil {
-		_ = os.RemoveAll(tmp)
-		return sum, fmt.Errorf("move build into place: %w", err)
-	}
 	return sum, syncDir(buildsDir)
+}
+
+// mkdirAllMade is os.MkdirAll that returns the folders it created,
+// outermost first, so a failure can remove them again.
+func mkdirAllMade(dir string) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append([]string{d}, missing...)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return missing, nil
 }
 
 // copyTree copies the scanned files of a build under dst, keeping

@@ -82,12 +82,20 @@ func goldenBuild(file string) (folder, version, dir string) {
 	return folder, version, filepath.Join(fixturesDir, folder, version)
 }
 
+// goldenBase is the --base a fixture folder's builds are made for.
+func goldenBase(folder string) string {
+	if folder == "base-builds" {
+		return "/app/" // Vite base: '/app/' (fixtures/app/vite.base.config.js)
+	}
+	return "/"
+}
+
 func TestGoldenClassification(t *testing.T) {
 	for _, file := range goldenFiles(t) {
 		folder, version, dir := goldenBuild(file)
 		t.Run(folder+"/"+version, func(t *testing.T) {
 			golden := readGolden(t, file)
-			r, err := NewLoader(LoaderConfig{}).Report(dir)
+			r, err := NewLoader(LoaderConfig{Base: goldenBase(folder)}).Report(dir)
 			if err != nil {
 				t.Fatalf("%s: %v", dir, err)
 			}

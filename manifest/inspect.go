@@ -115,6 +115,9 @@ type FileReport struct {
 	Encodings []string `json:"encodings"`
 	// Role names what an HTML file is for besides its own URL.
 	Role string `json:"role,omitempty"`
+	// Headers are what the build's _headers adds when the file is asked
+	// for at its own URL.
+	Headers []Header `json:"headers,omitempty"`
 }
 
 // BuildReport is how a build folder would be served: every file, and
@@ -126,27 +129,36 @@ type BuildReport struct {
 	// manifest); Immutable adds those only --immutable made so.
 	Hashed    int `json:"hashed"`
 	Immutable int `json:"immutable"`
+	// Rules is what the build's _headers and _redirects do (nil: it has
+	// neither).
+	Rules *RulesReport `json:"rules,omitempty"`
 }
 
 // Report validates the build in dir as a load would and says how each of
-// its files would be served, reading no file but index.html and build
-// manifests.
+// its files would be served, reading no file but index.html, build
+// manifests, _headers and _redirects.
 func (l *Loader) Report(dir string) (*BuildReport, error) {
 	s, err := scanBuild(dir)
 	if err != nil {
 		return nil, err
 	}
-	facts, problems := validate(s, l.cfg.ReadyFile, readIndex(s))
+	facts, problems := validate(s, l.cfg.ReadyFile, l.cfg.Base, readIndex(s))
 	r := &BuildReport{Problems: problems, Files: []FileReport{}}
 	if r.Problems == nil {
 		r.Problems = []string{}
 	}
+	rules := loadRules(s, l.cfg.Base)
+	var paths []string
 	for _, f := range servedFiles(s) {
 		rel := f.rel
+		paths = append(paths, "/"+rel)
 		immutable, rule := Classify(rel, Facts{Listed: facts.manifestOutputs, Immutable: l.cfg.Immutable})
 		mt := typeOf(rel)
 		fr := FileReport{Path: "/" + rel, Bytes: f.size, Immutable: immutable, Rule: rule, Why: rule.Describe(),
 			Type: mt.contentType, Encodings: l.encodings(s, rel, f.size, mt.compressible), Role: roleOf("/"+rel, s)}
+		if rules != nil {
+			fr.Headers = rules.Headers.For(fr.Path)
+		}
 		if immutable {
 			r.Immutable++
 			if rule != RuleFlag {
@@ -156,6 +168,9 @@ func (l *Loader) Report(dir string) (*BuildReport, error) {
 		r.Files = append(r.Files, fr)
 	}
 	sort.Slice(r.Files, func(i, j int) bool { return r.Files[i].Path < r.Files[j].Path })
+	if rules != nil {
+		r.Rules = rules.report(paths)
+	}
 	return r, nil
 }
 

@@ -21,6 +21,10 @@ type LoaderConfig struct {
 	// of its arguments: its output is hashed, compressed and cached like
 	// any file's bytes. Optional. Default: none.
 	TransformHTML func(version string, doc []byte) []byte
+	// Base is the URL path the builds are served under ("/app/"): the
+	// local URLs index.html loads must be under it, and name files of the
+	// build below it. Optional. Default: "/".
+	Base string
 	// ReadyFile, when set, must exist in a build before it is valid.
 	// Optional. Default: "" (not required).
 	ReadyFile string
@@ -54,6 +58,9 @@ type LoaderConfig struct {
 }
 
 func (c LoaderConfig) withDefaults() LoaderConfig {
+	if c.Base == "" {
+		c.Base = "/"
+	}
 	if c.MaxMemoryFile <= 0 {
 		c.MaxMemoryFile = 8 << 20
 	}
@@ -95,6 +102,9 @@ type Build struct {
 	// Deferred counts new contents whose best variants are being made in
 	// the background.
 	Deferred int
+	// Rules are the build's _headers and _redirects, compiled (nil: it
+	// has neither).
+	Rules *Rules
 }
 
 // Loader turns build folders into Builds. It shares the content of the
@@ -166,7 +176,7 @@ func (l *Loader) Inspect(version, dir string) (Summary, error) {
 		return Summary{}, err
 	}
 	idx := readIndex(s)
-	facts, problems := validate(s, l.cfg.ReadyFile, idx)
+	facts, problems := validate(s, l.cfg.ReadyFile, l.cfg.Base, idx)
 	sum := Summary{}
 	for _, f := range servedFiles(s) {
 		sum.Files++
@@ -227,7 +237,7 @@ func (l *Loader) Load(ctx context.Context, version, dir string) (*Build, error) 
 		return nil, err
 	}
 	idx := readIndex(s)
-	facts, problems := validate(s, l.cfg.ReadyFile, idx)
+	facts, problems := validate(s, l.cfg.ReadyFile, l.cfg.Base, idx)
 	if len(problems) > 0 {
 		return nil, &InvalidError{Version: version, Problems: problems}
 	}
@@ -240,6 +250,10 @@ func (l *Loader) Load(ctx context.Context, version, dir string) (*Build, error) 
 		return nil, fmt.Errorf("load build %q: %w", version, err)
 	}
 	b, deferred := l.commit(version, dir, files, prepared, facts)
+	b.Rules = loadRules(s, l.cfg.Base)
+	if b.Rules != nil && len(b.Rules.Problems) > 0 {
+		l.log.Warn("build rules: lines left out", zap.String("version", version), zap.Strings("problems", b.Rules.Problems))
+	}
 	b.LoadTime = time.Since(start)
 	l.bg.enqueue(version, deferred)
 	l.log.Info("build loaded", zap.String("version", version), zap.Int("files", len(b.Files)), zap.Int64("bytes", b.Bytes),

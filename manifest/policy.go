@@ -36,3 +36,22 @@ func RetirementPlan(live []Superseded, now time.Time, grace time.Duration, keep 
 	}
 	return retire, next
 }
+
+// RetireTimes says when each live build retires by the policy if no other
+// build is activated meanwhile: grace after it was superseded, or at once
+// for those beyond the keep most recently superseded (the server retires
+// them at its next look). A pure function of its inputs, as
+// RetirementPlan, whose order it follows.
+func RetireTimes(live []Superseded, now time.Time, grace time.Duration, keep int) map[string]time.Time {
+	retire, _ := RetirementPlan(live, now, grace, keep)
+	out := make(map[string]time.Time, len(live))
+	for _, b := range live {
+		out[b.Version] = b.At.Add(grace)
+	}
+	for _, v := range retire {
+		if at := out[v]; at.After(now) {
+			out[v] = now
+		}
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -144,5 +145,86 @@ func TestRetirementPlan(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRetireTimes: a live build retires grace after it was superseded,
+// or at once when it is beyond the keep most recently superseded ones.
+func TestRetireTimes(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		live  []Superseded
+		grace time.Duration
+		keep  int
+		want  map[string]time.Time
+	}{
+		{name: "nothing live", grace: time.Hour, keep: 2, want: map[string]time.Time{}},
+		{
+			name: "inside grace: superseded plus grace",
+			live: []Superseded{ago("v1", 2*time.Hour), ago("v2", time.Hour)}, grace: 24 * time.Hour, keep: 10,
+			want: map[string]time.Time{"v1": policyNow.Add(22 * time.Hour), "v2": policyNow.Add(23 * time.Hour)},
+		},
+		{
+			name: "beyond keep: now",
+			live: []Superseded{ago("v1", 2*time.Hour), ago("v2", time.Hour)}, grace: 24 * time.Hour, keep: 1,
+			want: map[string]time.Time{"v1": policyNow, "v2": policyNow.Add(23 * time.Hour)},
+		},
+		{
+			name: "grace over (not retired yet): the time it was due",
+			live: []Superseded{ago("v1", 30*time.Hour)}, grace: 24 * time.Hour, keep: 10,
+			want: map[string]time.Time{"v1": policyNow.Add(-6 * time.Hour)},
+		},
+		{
+			name: "no grace",
+			live: []Superseded{ago("v1", time.Minute)}, grace: 0, keep: 10,
+			want: map[string]time.Time{"v1": policyNow.Add(-time.Minute)},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := RetireTimes(tt.live, policyNow, tt.grace, tt.keep)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for v, at := range tt.want {
+				if !got[v].Equal(at) {
+					t.Errorf("%s retires %v, want %v", v, got[v], at)
+				}
+			}
+		})
+	}
+}
+
+// TestPolicyInState: the policy a server records survives a round trip
+// through the state file, and status lists live builds' retire times by
+// it (none recorded: none said).
+func TestPolicyInState(t *testing.T) {
+	at := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	h := newHistory()
+	h.Activate("v1", Summary{}, at)
+	h.Activate("v2", Summary{}, at.Add(time.Minute))
+	if got := ListStatuses(h, nil); !got[1].Retires.IsZero() {
+		t.Fatalf("no policy recorded, yet v1 retires %v", got[1].Retires)
+	}
+	h.Policy = &Policy{Grace: Duration(24 * time.Hour), Keep: 10, Base: "/app/"}
+	b, err := jsonIndent(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"grace": "24h0m0s"`) {
+		t.Errorf("the grace reads %s in the state file", b)
+	}
+	got, err := decodeHistory(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got.Policy != *h.Policy {
+		t.Fatalf("policy %+v after a round trip, was %+v", got.Policy, h.Policy)
+	}
+	list := ListStatuses(got, nil)
+	if list[1].Version != "v1" || !list[1].Retires.Equal(at.Add(time.Minute+24*time.Hour)) {
+		t.Errorf("v1 (live) retires %v, want 24h after it was superseded", list[1].Retires)
+	}
+	if !list[0].Retires.IsZero() {
+		t.Errorf("the current build retires %v", list[0].Retires)
 	}
 }

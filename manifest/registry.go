@@ -36,6 +36,9 @@ type RegistryConfig struct {
 	Grace time.Duration
 	// Keep is the most superseded builds live at once. Default: 0.
 	Keep int
+	// Base is the URL path the builds are served under, recorded with the
+	// policy for the commands that validate builds. Optional. Default: "".
+	Base string
 	// Settle is how long a dropped folder must be quiet before it is
 	// validated. Optional. Default: 300ms.
 	Settle time.Duration
@@ -163,6 +166,9 @@ func (r *Registry) Start(ctx context.Context) error {
 	if h == nil {
 		h = newHistory()
 	}
+	if err == nil {
+		h = r.recordPolicy(ctx, store, h)
+	}
 	w, found, err := startWatcher(watcherConfig{Dir: r.cfg.Dir, Settle: r.cfg.Settle, Rescan: r.cfg.Rescan,
 		Log: r.log, Observer: r.cfg.Observer})
 	if err != nil {
@@ -177,6 +183,33 @@ func (r *Registry) Start(ctx context.Context) error {
 	go w.run(ctx)
 	go l.run(ctx)
 	return nil
+}
+
+// recordPolicy writes the retirement policy into the state when it
+// changed, so `status` can say when live builds retire.
+func (r *Registry) recordPolicy(ctx context.Context, store StateStore, h *History) *History {
+	p := Policy{Grace: Duration(r.cfg.Grace), Keep: r.cfg.Keep, Base: r.cfg.Base}
+	if h.Policy != nil && *h.Policy == p {
+		return h
+	}
+	nh, err := store.Update(ctx, func(h *History) error {
+		h.Policy = &p
+		return nil
+	})
+	if err != nil {
+		r.log.Warn("cannot record the retirement policy in the state; status will not say when builds retire", zap.Error(err))
+		return h
+	}
+	return nh
+}
+
+// Rescan asks for a rescan of the builds folder now, as the periodic one
+// does (a folder changed where no event says so; an operator's SIGHUP).
+// It does nothing before Start.
+func (r *Registry) Rescan() {
+	if r.w != nil {
+		r.w.requestRescan()
+	}
 }
 
 // Close stops the registry and waits for its goroutines: the loop, the

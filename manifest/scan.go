@@ -82,6 +82,9 @@ func within(root, p string) bool {
 // (.vite/manifest.json, .env, .git/) are private to the build;
 // /.well-known/ is public by design (RFC 8615).
 func Servable(rel string) bool {
+	if rulesFile(rel) {
+		return false // _headers and _redirects are read, never served
+	}
 	rel = strings.TrimPrefix(rel, ".well-known/")
 	return !strings.HasPrefix(rel, ".") && !strings.Contains(rel, "/.")
 }

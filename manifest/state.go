@@ -28,6 +28,30 @@ type History struct {
 	Seq     uint64             `json:"seq"`
 	Current string             `json:"current"`
 	Builds  map[string]*Record `json:"builds"`
+	// Policy is how the server that last started on the builds folder
+	// retires builds, so `status` can say when a live build retires.
+	Policy *Policy `json:"policy,omitempty"`
+}
+
+// Policy is a server's retirement policy (--grace, --keep) and base, as
+// it recorded them when it started.
+type Policy struct {
+	Grace Duration `json:"grace"`
+	Keep  int      `json:"keep"`
+	Base  string   `json:"base,omitempty"`
+}
+
+// Duration is a time.Duration that reads and writes as "24h0m0s".
+type Duration time.Duration
+
+// MarshalText writes d as time.Duration prints it.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads what MarshalText wrote.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
 }
 
 // Record is one build's history. Which of its times are set decides the
@@ -265,6 +289,10 @@ func decodeHistory(b []byte) (*History, error) {
 func (s *History) clone() *History {
 	c := *s
 	c.Builds = make(map[string]*Record, len(s.Builds))
+	if s.Policy != nil {
+		p := *s.Policy
+		c.Policy = &p
+	}
 	for v, r := range s.Builds {
 		rc := *r
 		c.Builds[v] = &rc

@@ -65,6 +65,9 @@ type BuildStatus struct {
 	// Blocked is when an operator blocked the build, and why.
 	Blocked     time.Time `json:"blocked,omitzero"`
 	BlockReason string    `json:"block_reason,omitempty"`
+	// Retires is when a live build will retire by the recorded policy
+	// (History.Policy), if no other build is activated before.
+	Retires time.Time `json:"retires,omitzero"`
 }
 
 // FolderStatus is what is known of a version folder that is present.
@@ -142,8 +145,29 @@ func listStatuses(h *History, present map[string]FolderStatus, served string) []
 			add(v)
 		}
 	}
+	setRetires(h, out, time.Now())
 	SortStatuses(out)
 	return out
+}
+
+// setRetires fills in when the live builds of list retire, by the policy
+// the history records (none: unknown, left zero).
+func setRetires(h *History, list []BuildStatus, now time.Time) {
+	if h.Policy == nil {
+		return
+	}
+	var live []Superseded
+	for _, b := range list {
+		if b.State == Live {
+			live = append(live, Superseded{Version: b.Version, At: b.Superseded})
+		}
+	}
+	at := RetireTimes(live, now, time.Duration(h.Policy.Grace), h.Policy.Keep)
+	for i := range list {
+		if t, ok := at[list[i].Version]; ok {
+			list[i].Retires = t
+		}
+	}
 }
 
 // SortStatuses orders builds newest first: by activation sequence, then

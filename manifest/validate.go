@@ -75,10 +75,11 @@ func readIndex(s *scan) indexFile {
 }
 
 // validate checks a scanned build: index.html present and a document,
-// every local URL it loads present, every output a build manifest names
-// present, and the ready file (when readyFile is set) present. It returns
-// every problem.
-func validate(s *scan, readyFile string, idx indexFile) (buildFacts, []string) {
+// every local URL it loads present (resolved against base, the URL path
+// the build is served under, and under it), every output a build manifest
+// names present, and the ready file (when readyFile is set) present. It
+// returns every problem.
+func validate(s *scan, readyFile, base string, idx indexFile) (buildFacts, []string) {
 	facts := buildFacts{manifestOutputs: map[string]bool{}, indexRefs: map[string]bool{}}
 	var problems []string
 	if readyFile != "" {
@@ -89,11 +90,15 @@ func validate(s *scan, readyFile string, idx indexFile) (buildFacts, []string) {
 	if idx.problem != "" {
 		problems = append(problems, idx.problem)
 	}
-	for _, ref := range htmlRefs(idx.doc, "/") {
-		rel := strings.TrimPrefix(ref, "/")
+	for _, ref := range htmlRefs(idx.doc, base) {
+		rel, ok := strings.CutPrefix(ref, base)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("index.html loads %s, which is outside the base %s (a build made for another base? rebuild it for %s, or serve it with --base)", ref, base, base))
+			continue
+		}
 		facts.indexRefs[rel] = true
 		if _, ok := s.files[rel]; !ok {
-			problems = append(problems, fmt.Sprintf("index.html loads %s, which is not in the build", ref))
+			problems = append(problems, fmt.Sprintf("index.html loads %s, which is not in the build%s", ref, baseHint(s, ref, base)))
 		}
 	}
 	for _, m := range []struct {
@@ -119,6 +124,21 @@ func validate(s *scan, readyFile string, idx indexFile) (buildFacts, []string) {
 		}
 	}
 	return facts, problems
+}
+
+// baseHint suggests the base a build was made for when the file index.html
+// loads is in the build below a prefix of its URL ("/app/assets/x.js" and
+// assets/x.js present: made for /app/).
+func baseHint(s *scan, ref, base string) string {
+	for i := len(base); i < len(ref); i++ {
+		if ref[i] != '/' {
+			continue
+		}
+		if _, ok := s.files[ref[i+1:]]; ok {
+			return fmt.Sprintf(" (it has %s: a build made for base %s? serve it with --base %s)", ref[i+1:], ref[:i+1], ref[:i+1])
+		}
+	}
+	return ""
 }
 
 func readManifest(p string, parse func([]byte) ([]string, error)) ([]string, error) {

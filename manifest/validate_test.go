@@ -32,11 +32,46 @@ var validateTests = []struct {
 	name      string
 	files     map[string]string
 	readyFile string
+	base      string   // --base; "" is "/"
 	problems  []string // nil: the build is valid
 }{
 	{
 		name:  "minimal valid build",
 		files: map[string]string{"index.html": page("")},
+	},
+	{
+		name: "a build for base /app/, served under it",
+		files: map[string]string{
+			"index.html":               page(`<script type="module" src="/app/assets/index-BRh8Y3xK.js"></script><link rel="icon" href="favicon.svg">`),
+			"assets/index-BRh8Y3xK.js": "x", "favicon.svg": "<svg/>",
+		},
+		base: "/app/",
+	},
+	{
+		name: "a build for base /app/, served at the root: the hint names the base",
+		files: map[string]string{
+			"index.html":               page(`<script type="module" src="/app/assets/index-BRh8Y3xK.js"></script>`),
+			"assets/index-BRh8Y3xK.js": "x",
+		},
+		problems: []string{"index.html loads /app/assets/index-BRh8Y3xK.js, which is not in the build (it has assets/index-BRh8Y3xK.js: a build made for base /app/? serve it with --base /app/)"},
+	},
+	{
+		name: "a build for the root, served under /app/",
+		files: map[string]string{
+			"index.html":               page(`<script type="module" src="/assets/index-BRh8Y3xK.js"></script>`),
+			"assets/index-BRh8Y3xK.js": "x",
+		},
+		base:     "/app/",
+		problems: []string{"index.html loads /assets/index-BRh8Y3xK.js, which is outside the base /app/ (a build made for another base? rebuild it for /app/, or serve it with --base)"},
+	},
+	{
+		name: "under /app/, relative references resolve against the base",
+		files: map[string]string{
+			"index.html":           page(`<script src="./assets/a-BRh8Y3xK.js"></script><script src="assets/missing.js"></script>`),
+			"assets/a-BRh8Y3xK.js": "x",
+		},
+		base:     "/app/",
+		problems: []string{"index.html loads /app/assets/missing.js, which is not in the build"},
 	},
 	{
 		name:     "index.html missing",
@@ -314,7 +349,7 @@ func TestInspectProblems(t *testing.T) {
 	for _, tt := range validateTests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeBuild(t, tt.files)
-			_, err := NewLoader(LoaderConfig{ReadyFile: tt.readyFile}).Inspect("v9", dir)
+			_, err := NewLoader(LoaderConfig{ReadyFile: tt.readyFile, Base: tt.base}).Inspect("v9", dir)
 			if tt.problems == nil {
 				if err != nil {
 					t.Fatalf("Inspect: %v, want a valid build", err)

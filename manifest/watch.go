@@ -56,6 +56,7 @@ type watcher struct {
 	settle  *time.Timer     // the earliest folder due for a look
 	rewatch *time.Timer     // the builds folder went away: look for it again
 	walks   int             // fingerprints taken (tests count them)
+	kick    chan struct{}   // a rescan asked for (SIGHUP)
 }
 
 // watchedFolder is the watcher's knowledge of one version folder.
@@ -77,7 +78,7 @@ func startWatcher(cfg watcherConfig) (*watcher, map[string]folderEvent, error) {
 		return nil, nil, err
 	}
 	w := &watcher{cfg: cfg, log: cfg.Log, fsw: fsw, out: make(chan folderEvent, 256), done: make(chan struct{}),
-		folders: map[string]*watchedFolder{}, failed: map[string]bool{}}
+		folders: map[string]*watchedFolder{}, failed: map[string]bool{}, kick: make(chan struct{}, 1)}
 	w.watchRoot()
 	present, err := versionFolders(cfg.Dir)
 	if err != nil {
@@ -92,6 +93,15 @@ func startWatcher(cfg watcherConfig) (*watcher, map[string]folderEvent, error) {
 	}
 	w.arm()
 	return w, found, nil
+}
+
+// requestRescan asks for a rescan now; requests made while one waits
+// count once. Safe from any goroutine.
+func (w *watcher) requestRescan() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
 }
 
 // events is where the watcher reports.
@@ -124,6 +134,8 @@ func (w *watcher) run(ctx context.Context) {
 			w.rescan(ctx, reason)
 		case <-rescan.C:
 			w.rescan(ctx, "periodic")
+		case <-w.kick:
+			w.rescan(ctx, "requested")
 		case <-timerC(w.settle):
 			w.settle = nil
 			w.fire(ctx, time.Now())

@@ -6,6 +6,8 @@
 #   fixtures/webpack-builds/{w1,w2}/     webpack 5   (CRA layout: static/js/name.xxxxxxxx[.chunk].js,
 #                                                     static/css/..., asset-manifest.json)
 #   fixtures/esbuild-builds/{e1,e2}/     esbuild     (main-XXXXXXXX.js, chunks/name-XXXXXXXX.js)
+#   fixtures/base-builds/{b1,b2}/        Vite 7, base: '/app/' (fixtures/app/base, vite.base.config.js):
+#                                        every URL under /app/, for `skewless serve --base /app/`
 #
 # 2. Small real framework apps in fixtures/apps/<name>/, each built twice with
 #    the tool's default output naming; the folder is the tool's static output:
@@ -73,7 +75,7 @@ done
 # The output folders each fixture name owns under fixtures/.
 trees_of() {
   case "$1" in
-    app) echo builds webpack-builds esbuild-builds ;;
+    app) echo builds webpack-builds esbuild-builds base-builds ;;
     next) echo next-turbopack-builds next-webpack-builds ;;
     *) echo "$1-builds" ;;
   esac
@@ -109,7 +111,7 @@ copy_out() {
 build_app() { # the original fixture SPA: Vite, webpack, esbuild
   local out="$1"
   cd "$ROOT/fixtures/app"
-  rm -rf "$out/builds" "$out/webpack-builds" "$out/esbuild-builds"
+  rm -rf "$out/builds" "$out/webpack-builds" "$out/esbuild-builds" "$out/base-builds"
   for v in v1 v2 v3; do
     echo "== vite $v"
     VITE_APP_VERSION="$v" NODE_ENV=production npx --no-install vite build --logLevel warn --outDir "$out/builds/$v"
@@ -121,6 +123,10 @@ build_app() { # the original fixture SPA: Vite, webpack, esbuild
   for v in e1 e2; do
     echo "== esbuild $v"
     NODE_ENV=production node build-esbuild.mjs "$out/esbuild-builds/$v" "$v"
+  done
+  for v in b1 b2; do
+    echo "== vite (base /app/) $v"
+    VITE_APP_VERSION="$v" NODE_ENV=production npx --no-install vite build --config vite.base.config.js --logLevel warn --outDir "$out/base-builds/$v"
   done
   node check-builds.mjs "$out"
 }

@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, vet, the Go suite (HTTP, deploy and browser
-# tests; the browser tests need Debian's chromium, installed here when
-# missing), and a short run of each fuzz target.
+# Runs every test: formatting, vet, the Go suite (HTTP, deploy, browser,
+# proxy and Redis tests; they need Debian's chromium, nginx, caddy and
+# redis-server, installed here when missing), and a short run of each fuzz
+# target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_chromium() {
-  command -v chromium >/dev/null 2>&1 && return
+# need_packages installs, from Debian, what the tests run for real and do
+# not find: chromium (browser tests), nginx and caddy (proxies in front),
+# redis-server (cluster mode). As root with apt-get it installs them and
+# stops if that fails; otherwise it says what to install, and stops under CI
+# (those tests fail there rather than skip).
+need_packages() {
+  local missing=() entry cmd
+  for entry in chromium:chromium nginx:nginx caddy:caddy redis-server:redis-server; do
+    cmd=${entry%%:*}
+    command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${entry#*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "--- installing chromium (browser tests)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "--- installing ${missing[*]} (tests run them for real)"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
+      echo "could not install ${missing[*]} with apt-get: install them, then run this again" >&2
+      exit 1
+    fi
   else
-    echo "chromium is missing: install Debian's chromium package (apt-get install chromium)" >&2
+    echo "missing: ${missing[*]}: install Debian's packages (apt-get install ${missing[*]})" >&2
     [ -z "${CI:-}" ] || exit 1
   fi
 }
@@ -26,7 +40,7 @@ fi
 echo "--- go vet"
 go vet ./...
 
-need_chromium
+need_packages
 
 echo "--- go test"
 log=$(mktemp)

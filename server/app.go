@@ -117,10 +117,12 @@ func (s *server) handle(c *fiber.Ctx) error {
 	switch p, ok := decodePath(utils.UnsafeString(c.Request().URI().PathOriginal())); {
 	case !ok:
 		out = s.writeStatus(c, fiber.StatusBadRequest, outBadRequest)
-	case strings.HasPrefix(p, reservedPrefix):
-		out = s.endpoint(c, snap, p)
+	case !strings.HasPrefix(p, s.cfg.Base):
+		out = s.outsideBase(c, p)
+	case strings.HasPrefix(p[len(s.cfg.Base)-1:], reservedPrefix): // paths below the base name build paths
+		out = s.endpoint(c, snap, p[len(s.cfg.Base)-1:])
 	default:
-		out, longCached = s.asset(c, snap, p)
+		out, longCached = s.asset(c, snap, p[len(s.cfg.Base)-1:])
 	}
 	// Last: a prepared header set copied into the response replaces all.
 	// An answer caches may keep for a year does not name the current
@@ -177,17 +179,25 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) (outcome
 		c.Set("Retry-After", "5")
 		return s.writeStatus(c, fiber.StatusServiceUnavailable, outUnavailable), false
 	}
-	res := resolve(snap, p, request{spa: s.cfg.SPA, header: &c.Request().Header})
+	res := route(snap, p, request{spa: s.cfg.SPA, header: &c.Request().Header})
 	switch {
+	case res.redirect != nil:
+		return s.writeRedirect(c, snap, p, res.redirect), false
 	case res.file == nil:
 		if res.outcome == outRetired || res.outcome == outUnknown || res.outcome == outBlocked {
 			c.Set("Skewless-Asset", res.outcome.String())
 		}
 		return s.writeStatus(c, res.status, res.outcome), false
 	case res.status == fiber.StatusNotFound:
-		return writeNotFoundPage(c, res.file, res.outcome), false
+		out := writeNotFoundPage(c, res.file, res.outcome)
+		addRuleHeaders(&c.Response().Header, headerRules(snap).For(p))
+		return out, false
 	}
-	return s.writeFile(c, snap, res.file, res.outcome)
+	out, long := s.writeFile(c, snap, res.file, res.outcome)
+	if res.indirect || isHTMLFile(res.file) {
+		s.pageRuleHeaders(c, snap, p, res.file)
+	}
+	return out, long
 }
 
 // errorHandler answers an error a handler returned (none does) with its

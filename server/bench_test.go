@@ -19,7 +19,13 @@ import (
 // access log encoding JSON into io.Discard (the cost of logging stays in).
 func benchServer(b *testing.B, versions ...string) fasthttp.RequestHandler {
 	b.Helper()
-	cfg := testConfig(b, buildsWith(b, fixtures, versions...))
+	return benchServerOn(b, buildsWith(b, fixtures, versions...))
+}
+
+// benchServerOn is benchServer over the builds folder dir.
+func benchServerOn(b *testing.B, dir string) fasthttp.RequestHandler {
+	b.Helper()
+	cfg := testConfig(b, dir)
 	loader := manifest.NewLoader(loaderConfig(cfg, zap.NewNop()))
 	b.Cleanup(loader.Close)
 	reg, err := manifest.NewRegistry(manifest.RegistryConfig{Dir: cfg.Builds, Loader: loader, Grace: cfg.Grace, Keep: cfg.Keep})
@@ -105,7 +111,7 @@ func BenchmarkInjectHead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tag := helperTag("v1")
+	tag := helperTag("/", "v1")
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	for range b.N {

@@ -18,7 +18,7 @@ func runBlock(args []string) error {
 	var builds, reason string
 	buildsFlag(fs, &builds)
 	fs.StringVar(&reason, "reason", "", "why the build is blocked (status shows it)")
-	pos, err := commandArgs(fs, args, 1)
+	pos, err := commandArgs(fs, args, "VERSION")
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func runUnblock(args []string) error {
 	fs := newFlagSet("unblock", "VERSION --builds DIR")
 	var builds string
 	buildsFlag(fs, &builds)
-	pos, err := commandArgs(fs, args, 1)
+	pos, err := commandArgs(fs, args, "VERSION")
 	if err != nil {
 		return err
 	}
@@ -78,10 +78,10 @@ func runUnblock(args []string) error {
 // folder has or the history knows.
 func updateBuild(builds, v string, fn func(h *manifest.History) error) error {
 	if !manifest.ValidVersion(v) {
-		return fmt.Errorf("%q is not a build version", v)
+		return usagef("%q is not a build version (letters, digits, '.', '_', '-'; starting with a letter or digit)", v)
 	}
-	if info, err := os.Stat(builds); err != nil || !info.IsDir() {
-		return fmt.Errorf("no builds folder %s", builds)
+	if err := checkBuildsFolder(builds); err != nil {
+		return err
 	}
 	info, statErr := os.Stat(filepath.Join(builds, v))
 	present := statErr == nil && info.IsDir()

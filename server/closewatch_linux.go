@@ -90,6 +90,11 @@ func (w *closeWatcher) forget(id int32) {
 
 // socketFD is conn's descriptor, when it has one.
 func socketFD(conn net.Conn) (int, bool) {
+	// A TLS stream is watched on the connection under it: the peer's
+	// close or reset shows there whatever TLS does.
+	if nc, ok := conn.(interface{ NetConn() net.Conn }); ok {
+		conn = rawConn(nc.NetConn())
+	}
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return 0, false

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,37 +15,29 @@ import (
 	"github.com/skewless/skewless/manifest"
 )
 
-// commandArgs parses a sub-command's flags and wants exactly n positional
-// arguments; with any other number it prints the usage (exit code 2).
-func commandArgs(fs *flag.FlagSet, args []string, n int) ([]string, error) {
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return nil, flagError(err)
-	}
-	if len(pos) != n {
-		fs.Usage()
-		return nil, exitError{2}
-	}
-	return pos, nil
-}
-
 func runDeploy(args []string) error {
 	fs := newFlagSet("deploy", "SRC --builds DIR [--version V]")
-	var builds, version, ready string
+	var builds, version, ready, base string
 	buildsFlag(fs, &builds)
+	builtBaseFlag(fs, &base)
 	fs.StringVar(&version, "version", "", "the build's version (default: the git commit of the working directory, else a UTC timestamp)")
 	fs.StringVar(&ready, "ready-file", "", "a file that must exist in the build (as the server's --ready-file)")
-	pos, err := commandArgs(fs, args, 1)
+	pos, err := commandArgs(fs, args, "SRC")
 	if err != nil {
+		return err
+	}
+	if err := checkSourceFolder(pos[0]); err != nil {
+		return err
+	}
+	if base, err = commandBase(base, builds); err != nil {
 		return err
 	}
 	if version == "" {
 		version = defaultVersion()
 	}
-	if err := os.MkdirAll(builds, 0o755); err != nil {
-		return fmt.Errorf("builds folder: %w", err)
-	}
-	l := manifest.NewLoader(manifest.LoaderConfig{ReadyFile: ready})
+	l := manifest.NewLoader(manifest.LoaderConfig{ReadyFile: ready, Base: base})
+	// The builds folder is made only for a valid build (Deploy creates
+	// nothing otherwise).
 	sum, err := manifest.Deploy(l, pos[0], builds, version)
 	if err != nil {
 		return describe(err)
@@ -68,21 +59,28 @@ func defaultVersion() string {
 
 func runActivate(args []string) error {
 	fs := newFlagSet("activate", "VERSION --builds DIR")
-	var builds string
+	var builds, base string
 	buildsFlag(fs, &builds)
-	pos, err := commandArgs(fs, args, 1)
+	builtBaseFlag(fs, &base)
+	pos, err := commandArgs(fs, args, "VERSION")
 	if err != nil {
 		return err
 	}
 	v := pos[0]
 	if !manifest.ValidVersion(v) {
-		return fmt.Errorf("%q is not a build version", v)
+		return usagef("%q is not a build version (letters, digits, '.', '_', '-'; starting with a letter or digit)", v)
+	}
+	if err := checkBuildsFolder(builds); err != nil {
+		return err
 	}
 	dir := filepath.Join(builds, v)
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
-		return fmt.Errorf("no build %q in %s", v, builds)
+		return fmt.Errorf("no build %q in %s (skewless status --builds %s lists the builds)", v, builds, builds)
 	}
-	sum, err := manifest.NewLoader(manifest.LoaderConfig{}).Inspect(v, dir)
+	if base, err = commandBase(base, builds); err != nil {
+		return err
+	}
+	sum, err := manifest.NewLoader(manifest.LoaderConfig{Base: base}).Inspect(v, dir)
 	if err != nil {
 		return describe(err)
 	}
@@ -99,6 +97,11 @@ func runActivate(args []string) error {
 		prev, was = h.Current, h.StateOf(v)
 		if was == manifest.Blocked {
 			return fmt.Errorf("%s is blocked: unblock it first (skewless unblock %s --builds %s)", v, v, builds)
+		}
+		// Checked again under the state's lock: `prune` deletes retired
+		// builds' folders under it.
+		if _, err := os.Stat(dir); err != nil {
+			return fmt.Errorf("the folder of build %q is gone (pruned?)", v)
 		}
 		if prev != v {
 			h.Activate(v, manifest.Summary{Files: sum.Files, Bytes: sum.Bytes}, time.Now())
@@ -133,18 +136,26 @@ func followText(builds string, was manifest.State, sum manifest.Summary) string 
 
 func runStatus(args []string) error {
 	fs := newFlagSet("status", "--builds DIR [--json]")
-	var builds string
+	var builds, base string
 	var asJSON bool
 	buildsFlag(fs, &builds)
+	builtBaseFlag(fs, &base)
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	if _, err := commandArgs(fs, args, 0); err != nil {
+	if _, err := commandArgs(fs, args); err != nil {
+		return err
+	}
+	if err := checkBuildsFolder(builds); err != nil {
+		return err
+	}
+	base, err := commandBase(base, builds)
+	if err != nil {
 		return err
 	}
 	h, err := manifest.ReadHistory(builds)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "warning: %v\n", err)
 	}
-	present, err := manifest.PresentFolders(manifest.NewLoader(manifest.LoaderConfig{}), builds, h)
+	present, err := manifest.PresentFolders(manifest.NewLoader(manifest.LoaderConfig{Base: base}), builds, h)
 	if err != nil {
 		return err
 	}
@@ -159,21 +170,33 @@ func runStatus(args []string) error {
 	if asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		out := map[string]any{"current": h.Current, "seq": h.Seq, "builds": list}
+		out := map[string]any{"current": h.Current, "seq": h.Seq, "policy": h.Policy, "builds": list}
 		if !tabs.Updated.IsZero() {
 			out["open_tabs"] = tabs
 		}
 		return enc.Encode(out)
 	}
 	printStatus(list, tabs)
+	if h.Policy == nil && hasLive(list) {
+		fmt.Println("(no server has recorded its --grace and --keep here yet: when live builds retire is unknown)")
+	}
 	return nil
+}
+
+func hasLive(list []manifest.BuildStatus) bool {
+	for _, b := range list {
+		if b.State == manifest.Live {
+			return true
+		}
+	}
+	return false
 }
 
 // printStatus prints the table, then what is wrong with builds and why
 // they are blocked. OPEN TABS is "-" without a running server's report.
 func printStatus(list []manifest.BuildStatus, tabs manifest.OpenTabs) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tSTATE\tSEQ\tACTIVATED\tSUPERSEDED\tFILES\tSIZE\tOPEN TABS")
+	fmt.Fprintln(tw, "VERSION\tSTATE\tSEQ\tACTIVATED\tSUPERSEDED\tRETIRES\tFILES\tSIZE\tOPEN TABS")
 	for _, b := range list {
 		state := b.State.String()
 		if !b.Present {
@@ -183,8 +206,8 @@ func printStatus(list []manifest.BuildStatus, tabs manifest.OpenTabs) {
 		if !tabs.Updated.IsZero() {
 			open = fmt.Sprint(tabs.Tabs[b.Version])
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", b.Version, state, seqText(b.Seq),
-			timeText(b.Activated), timeText(b.Superseded), b.Files, humanBytes(b.Bytes), open)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", b.Version, state, seqText(b.Seq),
+			timeText(b.Activated), timeText(b.Superseded), timeText(b.Retires), b.Files, humanBytes(b.Bytes), open)
 	}
 	tw.Flush()
 	for _, b := range list {
@@ -204,11 +227,11 @@ func orText(s, none string) string {
 	return s
 }
 
-// describe turns an invalid build into a message that lists every problem.
+// describe turns an invalid build into one line that lists every problem.
 func describe(err error) error {
 	var ie *manifest.InvalidError
 	if errors.As(err, &ie) {
-		return fmt.Errorf("build %q is not ready:\n  - %s", ie.Version, strings.Join(ie.Problems, "\n  - "))
+		return fmt.Errorf("build %q is not ready: %s", ie.Version, strings.Join(ie.Problems, "; "))
 	}
 	return err
 }

@@ -25,7 +25,7 @@ type serveConfig struct {
 	Heartbeat   time.Duration // event stream comment interval. Default: 15s.
 	MaxSSE      int           // most open event streams. Default: 10000.
 	MetricsAddr string        // Prometheus listener; empty turns it off. Default: "127.0.0.1:9180".
-	LogFormat   string        // "json" or "console". Default: "json".
+	LogFormat   string        // "json" or "console". Default: "" (console when stderr is a terminal, else json).
 	LogLevel    string        // debug, info, warn, error. Default: "info".
 	Immutable   []string      // --immutable globs: more paths to cache for a year. Default: none.
 	// MaxHeaderBytes bounds a request head (request line and header
@@ -35,6 +35,11 @@ type serveConfig struct {
 	// TrustProxy are the peers whose X-Forwarded-For names the client in
 	// access lines. Default: none.
 	TrustProxy prefixList
+	// Base is the URL prefix the builds are served under. Default: "/".
+	Base string
+	// TLSCert and TLSKey are PEM files (certificate chain, private key):
+	// with both, the server speaks HTTPS. Default: none (plain HTTP).
+	TLSCert, TLSKey string
 
 	// immutable is Immutable compiled by validate.
 	immutable manifest.Globs
@@ -68,11 +73,14 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.DurationVar(&cfg.Heartbeat, "heartbeat", 15*time.Second, "event stream heartbeat interval")
 	fs.IntVar(&cfg.MaxSSE, "max-sse", 10000, "most open event streams; more get 503")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "127.0.0.1:9180", "Prometheus /metrics listener (empty turns it off)")
-	fs.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or console")
+	fs.StringVar(&cfg.LogFormat, "log-format", "", "log format: json or console (default: console when stderr is a terminal, json otherwise)")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	immutableFlag(fs, &cfg.Immutable)
 	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", 32<<10, "largest request head accepted (larger: 431; a longer request line: 414)")
 	fs.Var(&cfg.TrustProxy, "trust-proxy", "proxy addresses or CIDRs (repeatable or comma-separated) whose X-Forwarded-For names the client in access lines")
+	baseFlag(fs, &cfg.Base)
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with --tls-key (reloaded on SIGHUP)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	return fs
 }
 
@@ -96,7 +104,15 @@ func (c *serveConfig) validate() error {
 	if c.MaxHeaderBytes < minHeaderBytes || c.MaxHeaderBytes > maxHeaderBytes {
 		errs = append(errs, fmt.Errorf("--max-header-bytes must be between %d and %d", minHeaderBytes, maxHeaderBytes))
 	}
-	if c.LogFormat != "json" && c.LogFormat != "console" {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together: give both files, or neither for plain HTTP"))
+	}
+	if base, err := normalizeBase(c.Base); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.Base = base
+	}
+	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "console" {
 		errs = append(errs, fmt.Errorf("--log-format must be json or console, not %q", c.LogFormat))
 	}
 	var err error
@@ -106,19 +122,41 @@ func (c *serveConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-// immutableFlag registers --immutable GLOB: repeatable, and
-// comma-separated (SKEWLESS_IMMUTABLE="/fonts/**,/**/*.wasm"); values from
-// the environment and the command line add up.
+// immutableFlag registers --immutable GLOB: a list flag (see
+// replaceable): repeatable and comma-separated
+// (SKEWLESS_IMMUTABLE="/fonts/**,/**/*.wasm").
 func immutableFlag(fs *flag.FlagSet, dst *[]string) {
-	fs.Func("immutable", "also cache the files matching this glob for a year (repeatable; ** spans folders, * stays in one; e.g. /fonts/**)", func(v string) error {
-		for _, g := range strings.Split(v, ",") {
-			if g = strings.TrimSpace(g); g != "" {
-				*dst = append(*dst, g)
-			}
-		}
-		return nil
-	})
+	fs.Var(&stringList{dst: dst}, "immutable", "also cache the files matching this glob for a year (repeatable or comma-separated; ** spans folders, * stays in one; e.g. /fonts/**)")
 }
+
+// stringList is a list flag of strings, each value comma-separated.
+type stringList struct {
+	dst     *[]string
+	replace bool
+}
+
+var _ flag.Value = (*stringList)(nil)
+
+func (l *stringList) String() string {
+	if l == nil || l.dst == nil {
+		return ""
+	}
+	return strings.Join(*l.dst, ",")
+}
+
+func (l *stringList) Set(v string) error {
+	if l.replace {
+		*l.dst, l.replace = nil, false
+	}
+	for g := range strings.SplitSeq(v, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			*l.dst = append(*l.dst, g)
+		}
+	}
+	return nil
+}
+
+func (l *stringList) replaceOnSet() { l.replace = true }
 
 func buildsFlag(fs *flag.FlagSet, dst *string) {
 	fs.StringVar(dst, "builds", "./builds", "the builds folder: one sub-folder per build, named by its version")
@@ -126,6 +164,7 @@ func buildsFlag(fs *flag.FlagSet, dst *string) {
 
 func newFlagSet(name, args string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	usageLines[name] = args
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: skewless %s %s\n\nflags (each also from the environment variable SKEWLESS_<NAME>, e.g. SKEWLESS_BUILDS):\n", name, args)
 		fs.PrintDefaults()
@@ -165,9 +204,11 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// replaceable is a repeatable flag: values given on the command line
-// replace its environment variable's, as the command line wins for every
-// other flag.
+// replaceable is a list flag (--immutable, --trust-proxy): repeatable,
+// each value comma-separated, the values adding up; values given on the
+// command line replace its environment variable's, as the command line
+// wins for every other flag (an operator overriding a container's
+// SKEWLESS_TRUST_PROXY gets what they typed, not a merge).
 type replaceable interface{ replaceOnSet() }
 
 // prefixList is a repeatable flag of addresses and CIDRs, each value

@@ -163,8 +163,8 @@ func TestServeFailsFastOnTheAddress(t *testing.T) {
 	defer taken.Close()
 	dir := buildsWith(t, fixtures, "v1")
 	for _, tc := range []struct{ addr, want string }{
-		{taken.Addr().String(), "address already in use"},
-		{"nonsense:port", "listen on nonsense:port"},
+		{taken.Addr().String(), "the port is in use"},
+		{"nonsense:port", `cannot listen on \"nonsense:port\": the port \"port\" is not a number`},
 	} {
 		start := time.Now()
 		out, code := skewless(t, "serve", "--builds", dir, "--addr", tc.addr, "--metrics-addr", "")

@@ -43,8 +43,12 @@ var (
 // fileHeaders are the response header values of one file as one build
 // serves it, formatted once rather than on every request.
 type fileHeaders struct {
+	// path is the file's own URL path in its build ("" for the helper).
+	path         string
 	contentType  []byte
 	lastModified []byte
+	// extra are the headers the build's _headers rules give the file.
+	extra []manifest.Header
 	// modTime is what Last-Modified says, for the conditional headers.
 	modTime time.Time
 
@@ -144,8 +148,14 @@ func (hc *headerCache) buildTable(prev *servedHeaders, b *manifest.Build, activa
 	}
 	t := &buildHeaders{build: b, activated: activated, files: make(map[*manifest.File]*fileHeaders, len(b.Files))}
 	dates := map[int64][]byte{}
-	for _, f := range b.Files {
-		t.files[f] = hc.newFileHeaders(f, activated, now, dates)
+	for p, f := range b.Files {
+		fh := hc.newFileHeaders(f, activated, now, dates)
+		var ct string
+		if ct, fh.extra = ruleHeaders(b, p); ct != "" {
+			fh.contentType = []byte(ct)
+		}
+		fh.path = p
+		t.files[f] = fh
 	}
 	return t
 }
@@ -228,6 +238,7 @@ func setFileHeaders(h *fasthttp.ResponseHeader, f *manifest.File, p *fileHeaders
 	h.AddBytesKV(hdrETag, utils.UnsafeBytes(rep.ETag))
 	h.AddBytesKV(hdrLastModified, p.lastModified)
 	h.AddBytesKV(hdrNoSniff, valNoSniff)
+	addRuleHeaders(h, p.extra)
 }
 
 // setFullHeaders replaces whatever h held with the headers of a 200 with

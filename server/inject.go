@@ -7,9 +7,10 @@ import (
 
 // helperTag is the script tag injected into every HTML document. It is a
 // classic, synchronous script so it runs before the app's own scripts and
-// sees every asset failure.
-func helperTag(version string) []byte {
-	return []byte(`<script src="/_skewless/client.js" data-version="` + html.EscapeString(version) + `"></script>`)
+// sees every asset failure. Its URL is under the base (--base); the helper
+// finds the endpoints beside it.
+func helperTag(base, version string) []byte {
+	return []byte(`<script src="` + base + `_skewless/client.js" data-version="` + html.EscapeString(version) + `"></script>`)
 }
 
 // injectHead returns doc with tag inserted as the first element of <head>.

@@ -17,7 +17,7 @@ import (
 )
 
 // injTag is the tag the cases insert; "{T}" marks where it must land.
-var injTag = string(helperTag("v1"))
+var injTag = string(helperTag("/", "v1"))
 
 var injectHeadTests = []struct {
 	name string
@@ -149,13 +149,16 @@ func firstInHead(t *testing.T, doc string) string {
 }
 
 func TestHelperTag(t *testing.T) {
-	for _, tt := range []struct{ version, want string }{
-		{"v1", `<script src="/_skewless/client.js" data-version="v1"></script>`},
-		{"2026.02.13-rc_1", `<script src="/_skewless/client.js" data-version="2026.02.13-rc_1"></script>`},
-		{`a"<b&`, `<script src="/_skewless/client.js" data-version="a&#34;&lt;b&amp;"></script>`},
+	for _, tt := range []struct{ base, version, want string }{
+		{"/", "v1", `<script src="/_skewless/client.js" data-version="v1"></script>`},
+		{"/", "2026.02.13-rc_1", `<script src="/_skewless/client.js" data-version="2026.02.13-rc_1"></script>`},
+		{"/", `a"<b&`, `<script src="/_skewless/client.js" data-version="a&#34;&lt;b&amp;"></script>`},
+		// --base /app/: the helper is under the base, as the endpoints.
+		{"/app/", "b1", `<script src="/app/_skewless/client.js" data-version="b1"></script>`},
+		{"/a/b/", "b1", `<script src="/a/b/_skewless/client.js" data-version="b1"></script>`},
 	} {
-		if got := string(helperTag(tt.version)); got != tt.want {
-			t.Errorf("helperTag(%q) = %s, want %s", tt.version, got, tt.want)
+		if got := string(helperTag(tt.base, tt.version)); got != tt.want {
+			t.Errorf("helperTag(%q, %q) = %s, want %s", tt.base, tt.version, got, tt.want)
 		}
 	}
 }
@@ -174,7 +177,7 @@ func TestInjectHeadFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tag := string(helperTag(version))
+			tag := string(helperTag("/", version))
 			got := string(injectHead(doc, []byte(tag)))
 			head := strings.Index(got, "<head>")
 			if head < 0 || !strings.HasPrefix(got[head+len("<head>"):], tag) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -114,15 +113,11 @@ var _ prometheus.Collector = (*buildStates)(nil)
 // Activated implements manifest.Observer.
 func (m *metrics) Activated(string, uint64) { m.activations.Inc() }
 
-// startMetrics serves /metrics on addr, a listener of its own: metrics
-// are never on the public port. An empty addr turns it off.
-func startMetrics(addr string, m *metrics, log *zap.Logger) (stop func(), err error) {
-	if addr == "" {
-		return func() {}, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics listener %s: %w", addr, err)
+// startMetrics serves /metrics on ln (listenMetrics), a listener of its
+// own: metrics are never on the public port. A nil ln: no metrics.
+func startMetrics(ln net.Listener, m *metrics, log *zap.Logger) (stop func()) {
+	if ln == nil {
+		return func() {}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
@@ -137,5 +132,18 @@ func startMetrics(addr string, m *metrics, log *zap.Logger) (stop func(), err er
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
-	}, nil
+	}
+}
+
+// listenMetrics opens --metrics-addr (nil when it is empty: no metrics
+// listener), before anything else is started.
+func listenMetrics(addr string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, listenError("--metrics-addr", addr, err)
+	}
+	return ln, nil
 }

@@ -116,25 +116,28 @@ func TestTrustProxyFlag(t *testing.T) {
 	}
 }
 
-// TestServeFlagsFromEnvironment: --max-header-bytes and --trust-proxy
-// come from SKEWLESS_MAX_HEADER_BYTES and SKEWLESS_TRUST_PROXY; the
-// command line wins, also over a repeatable flag's environment value.
+// TestServeFlagsFromEnvironment: --max-header-bytes, --trust-proxy and
+// --immutable come from SKEWLESS_MAX_HEADER_BYTES, SKEWLESS_TRUST_PROXY
+// and SKEWLESS_IMMUTABLE; the command line wins, also over a list flag's
+// environment value (both list flags alike), whose repeats add up.
 func TestServeFlagsFromEnvironment(t *testing.T) {
 	t.Setenv("SKEWLESS_MAX_HEADER_BYTES", "65536")
 	t.Setenv("SKEWLESS_TRUST_PROXY", "10.0.0.0/8,127.0.0.1")
+	t.Setenv("SKEWLESS_IMMUTABLE", "/fonts/**, /**/*.wasm")
 	var cfg serveConfig
 	if _, err := parseFlags(serveFlags(&cfg), nil); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.MaxHeaderBytes != 65536 || cfg.TrustProxy.String() != "10.0.0.0/8,127.0.0.1/32" {
-		t.Errorf("from the environment: %d, %s", cfg.MaxHeaderBytes, cfg.TrustProxy.String())
+	if cfg.MaxHeaderBytes != 65536 || cfg.TrustProxy.String() != "10.0.0.0/8,127.0.0.1/32" || strings.Join(cfg.Immutable, " ") != "/fonts/** /**/*.wasm" {
+		t.Errorf("from the environment: %d, %s, %q", cfg.MaxHeaderBytes, cfg.TrustProxy.String(), cfg.Immutable)
 	}
 	cfg = serveConfig{}
-	if _, err := parseFlags(serveFlags(&cfg), []string{"--trust-proxy", "192.168.0.0/16", "--trust-proxy", "::1", "--max-header-bytes", "8192"}); err != nil {
+	if _, err := parseFlags(serveFlags(&cfg), []string{"--trust-proxy", "192.168.0.0/16", "--trust-proxy", "::1", "--max-header-bytes", "8192",
+		"--immutable", "/a/*", "--immutable", "/b/*,/c/*"}); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.MaxHeaderBytes != 8192 || cfg.TrustProxy.String() != "192.168.0.0/16,::1/128" {
-		t.Errorf("command line over the environment: %d, %s", cfg.MaxHeaderBytes, cfg.TrustProxy.String())
+	if cfg.MaxHeaderBytes != 8192 || cfg.TrustProxy.String() != "192.168.0.0/16,::1/128" || strings.Join(cfg.Immutable, " ") != "/a/* /b/* /c/*" {
+		t.Errorf("command line over the environment: %d, %s, %q", cfg.MaxHeaderBytes, cfg.TrustProxy.String(), cfg.Immutable)
 	}
 	for _, bad := range []int{0, 1023, 2 << 20} {
 		c := cfg

@@ -28,9 +28,11 @@ const (
 	outNotModified                // 304
 	outPrecondFail                // 412
 	outBlocked                    // 404: a file only blocked builds had
+	outRedirect                   // 3xx: a _redirects rule, or the base without its slash
+	outRewrite                    // a _redirects 200 rewrite: another file at this URL
 )
 
-var outcomeNames = [...]string{"served", "fallback", "unknown", "retired", "not-found", "bad-request", "endpoint", "method-not-allowed", "unavailable", "not-modified", "precondition-failed", "blocked"}
+var outcomeNames = [...]string{"served", "fallback", "unknown", "retired", "not-found", "bad-request", "endpoint", "method-not-allowed", "unavailable", "not-modified", "precondition-failed", "blocked", "redirect", "rewrite"}
 
 func (o outcome) String() string { return outcomeNames[o] }
 
@@ -39,6 +41,10 @@ type resolution struct {
 	file    *manifest.File
 	outcome outcome
 	status  int
+	// redirect is the _redirects rule that answers (outRedirect).
+	redirect *manifest.Redirect
+	// indirect: file answers a URL other than its own (a rewrite).
+	indirect bool
 }
 
 // decodePath turns a raw request path into the path to look up. It refuses

@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,39 +22,70 @@ const shutdownGrace = 5 * time.Second
 func runServe(args []string) error {
 	var cfg serveConfig
 	fs := serveFlags(&cfg)
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return flagError(err)
+		return err
 	}
 	if len(pos) > 0 {
-		fmt.Fprintf(os.Stderr, "skewless serve: unexpected argument %q\n", pos[0])
-		return exitError{2}
+		return usagef("unexpected argument %q (serve takes flags only: --builds DIR names the builds folder)", pos[0])
 	}
 	if err := cfg.validate(); err != nil {
-		fmt.Fprintf(os.Stderr, "skewless serve: %v\n", err)
-		return exitError{2}
+		return usageError{oneLine(err)}
 	}
-	log, access, stopLogs, err := newLoggers(cfg.LogFormat, cfg.LogLevel)
+	format := logFormat(cfg.LogFormat)
+	log, access, stopLogs, err := newLoggers(format, cfg.LogLevel)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "skewless serve: %v\n", err)
-		return exitError{2}
+		return usageError{err.Error()}
 	}
+	stopLogs = onlyOnce(stopLogs)
 	defer stopLogs()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, log, access, serveHooks{}); err != nil {
-		log.Error("cannot serve", zap.Error(err))
+	// SIGHUP, as nginx users send it to reload: the certificate is read
+	// again and the builds folder rescanned. It never ends the server.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := serve(ctx, cfg, log, access, serveHooks{reload: hup}); err != nil {
+		// One line, in the format of the logs: plain for a person at a
+		// terminal, JSON for whatever collects the logs.
+		if format == "console" {
+			stopLogs()
+			fmt.Fprintln(os.Stderr, errorLine("serve", err))
+		} else {
+			log.Error(errorLine("serve", err))
+		}
 		return exitError{1}
 	}
 	return nil
 }
 
-// serveHooks let a test follow the server's start and slow its loads.
-// Every field is optional.
+// onlyOnce returns f, which does its work on the first call only.
+func onlyOnce(f func()) func() {
+	var once sync.Once
+	return func() { once.Do(f) }
+}
+
+// logFormat resolves --log-format: as given, or console when stderr is a
+// terminal (a person reads it) and JSON otherwise (a collector does).
+func logFormat(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if isTerminal(os.Stderr) {
+		return "console"
+	}
+	return "json"
+}
+
+// serveHooks connect serve to the process (its signals) and let a test
+// follow the server's start and slow its loads. Every field is optional.
 type serveHooks struct {
 	listening func(net.Addr) // the port is open
 	started   func()         // the builds found at start are loaded (or found invalid)
 	loader    func(manifest.BuildLoader) manifest.BuildLoader
+	// reload receives SIGHUP: reload the certificate, rescan the builds.
+	reload <-chan os.Signal
 }
 
 // serve runs the server until ctx ends. It takes the builds folder's lock,
@@ -63,41 +93,48 @@ type serveHooks struct {
 // once (/_skewless/health says 503 until the current build serves), and a
 // taken port or a second server fails before any work.
 func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *accessLog, hooks serveHooks) error {
-	if _, err := os.ReadDir(cfg.Builds); err != nil {
-		return fmt.Errorf("builds folder %q: %w", cfg.Builds, err)
+	if err := checkBuildsFolder(cfg.Builds); err != nil {
+		return err
 	}
-	lock, err := manifest.LockServer(cfg.Builds)
+	cert, ln, metricsLn, err := openListeners(cfg)
 	if err != nil {
 		return err
 	}
-	defer lock.Release()
-	ln, err := net.Listen("tcp", cfg.Addr)
+	defer ln.Close()
+	lock, err := manifest.LockServer(cfg.Builds)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
+		return stateFolderError(cfg.Builds, err)
 	}
+	defer lock.Release()
 	s, reg, loader, err := newServer(cfg, log, access, hooks)
 	if err != nil {
-		ln.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		return err
 	}
 	defer loader.Close() // after the registry, closed below: it stops loading first
-	stopMetrics, err := startMetrics(cfg.MetricsAddr, s.metrics, log)
-	if err != nil {
-		ln.Close()
-		return err
-	}
+	stopMetrics := startMetrics(metricsLn, s.metrics, log)
 	defer stopMetrics()
 	app := newApp(s)
 	errc := make(chan error, 1)
-	go func() { errc <- app.Listener(newTimeoutListener(ln, cfg.timeout(), cfg.sendTimeoutOrDefault())) }()
-	log.Info("listening", zap.String("addr", ln.Addr().String()), zap.String("builds", cfg.Builds))
+	var served net.Listener = newTimeoutListener(ln, cfg.timeout(), cfg.sendTimeoutOrDefault())
+	if cert != nil {
+		served = tlsListener(served, cert)
+	}
+	go func() { errc <- app.Listener(served) }()
+	log.Info("listening", zap.String("url", serverURL(ln.Addr(), cert != nil, cfg.Base)), zap.String("addr", ln.Addr().String()),
+		zap.String("builds", cfg.Builds))
 	if hooks.listening != nil {
 		hooks.listening(ln.Addr())
 	}
 	defer startTabsReport(cfg.Builds, s.events.tabs, reg, log)()
 	if err = reg.Start(ctx); err == nil {
 		defer reg.Close()
-		err = waitServing(ctx, reg, errc, hooks)
+		err = waitServing(ctx, reg, errc, hooks, func() { reload(reg, cert, log) })
 	}
 	log.Info("shutting down")
 	// Event streams never end on their own and fasthttp waits for every
@@ -107,6 +144,24 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 		log.Warn("shutdown incomplete", zap.Error(err))
 	}
 	return err
+}
+
+// openListeners loads the certificate and opens the ports: whatever can
+// fail at start fails before anything is written into the builds folder.
+func openListeners(cfg serveConfig) (cert *certificate, ln, metricsLn net.Listener, err error) {
+	if cfg.TLSCert != "" {
+		if cert, err = loadCertificate(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, nil, nil, listenError("--addr", cfg.Addr, err)
+	}
+	if metricsLn, err = listenMetrics(cfg.MetricsAddr); err != nil {
+		ln.Close()
+		return nil, nil, nil, err
+	}
+	return cert, ln, metricsLn, nil
 }
 
 // newServer makes the registry and the server over it (nothing started).
@@ -119,7 +174,7 @@ func newServer(cfg serveConfig, log *zap.Logger, access *accessLog, hooks serveH
 	}
 	reg, err := manifest.NewRegistry(manifest.RegistryConfig{
 		Dir: cfg.Builds, Loader: bl,
-		Grace: cfg.Grace, Keep: cfg.Keep, Settle: cfg.Settle, Log: log.Named("builds"), Observer: m,
+		Grace: cfg.Grace, Keep: cfg.Keep, Base: cfg.Base, Settle: cfg.Settle, Log: log.Named("builds"), Observer: m,
 	})
 	if err != nil {
 		loader.Close()
@@ -137,8 +192,9 @@ func newServer(cfg serveConfig, log *zap.Logger, access *accessLog, hooks serveH
 }
 
 // waitServing runs until ctx ends or the listener fails, telling
-// hooks.started when the builds found at start are loaded.
-func waitServing(ctx context.Context, reg *manifest.Registry, errc <-chan error, hooks serveHooks) error {
+// hooks.started when the builds found at start are loaded, and calling
+// onReload for each hooks.reload.
+func waitServing(ctx context.Context, reg *manifest.Registry, errc <-chan error, hooks serveHooks, onReload func()) error {
 	startup := reg.StartupDone()
 	for {
 		select {
@@ -149,6 +205,8 @@ func waitServing(ctx context.Context, reg *manifest.Registry, errc <-chan error,
 			if hooks.started != nil {
 				hooks.started()
 			}
+		case <-hooks.reload:
+			onReload()
 		case <-ctx.Done():
 			return nil
 		}
@@ -157,22 +215,13 @@ func waitServing(ctx context.Context, reg *manifest.Registry, errc <-chan error,
 
 func loaderConfig(cfg serveConfig, log *zap.Logger) manifest.LoaderConfig {
 	lc := manifest.LoaderConfig{ReadyFile: cfg.ReadyFile, CacheDir: manifest.CacheDir(cfg.Builds), Log: log.Named("loader"),
-		Immutable: cfg.immutable}
+		Immutable: cfg.immutable, Base: cfg.Base}
 	if cfg.Inject {
 		lc.TransformHTML = func(version string, doc []byte) []byte {
-			return injectHead(doc, helperTag(version))
+			return injectHead(doc, helperTag(cfg.Base, version))
 		}
 	}
 	return lc
-}
-
-// flagError turns a flag parsing error (already printed by the flag
-// package, with usage) into an exit code: 0 for --help, 2 otherwise.
-func flagError(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	return exitError{2}
 }
 
 // startTabsReport keeps the report of open tabs `skewless status` reads
