@@ -12,7 +12,8 @@ import (
 // publish makes the snapshot of what the loop holds now and swaps it in.
 func (l *loop) publish() {
 	h := l.s.Hist
-	s := &Snapshot{Current: l.builds[l.s.Served], Live: l.sortedLive(), Builds: l.statuses(), retired: l.retiredSets()}
+	s := &Snapshot{Current: l.builds[l.s.Served], Live: l.sortedLive(), Builds: l.statuses(), retired: l.retiredSets(),
+		Cluster: l.clusterStatus()}
 	if r := h.Builds[l.s.Served]; r != nil && s.Current != nil {
 		s.Seq = r.Seq
 	}
