@@ -93,6 +93,8 @@ type InstanceReport struct {
 	Loading []string `json:"loading,omitempty"`
 	// Problems says what is wrong with builds in its folder.
 	Problems map[string][]string `json:"problems,omitempty"`
+	// Folders lists the version folders in its builds folder.
+	Folders []string `json:"folders"`
 	// Missing lists builds the cluster serves (current, proposed) whose
 	// folder it does not have.
 	Missing []string `json:"missing,omitempty"`

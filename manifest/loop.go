@@ -209,7 +209,9 @@ func (l *loop) stateChanged(ctx context.Context) {
 		l.learn(h)
 	case !l.known:
 		l.storeTrouble("cannot read the state; nothing is decided until it can be", err)
-	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrForeignState):
+	case errors.Is(err, ErrStoreUnavailable):
+		l.log.Debug("state unreachable; keeping the state in memory", zap.Error(err)) // the store said so, once
+	case errors.Is(err, ErrForeignState):
 		l.storeTrouble("state unusable; keeping the state in memory", err)
 	case errors.Is(err, ErrCorruptState):
 		l.log.Error("state file corrupt or lost; rewriting it from the state in memory", zap.Error(err))

@@ -27,7 +27,7 @@ func (l *loop) reportCluster() {
 		return
 	}
 	h := l.s.Hist
-	r := InstanceReport{Serving: l.s.Served, Loaded: map[string]string{}}
+	r := InstanceReport{Serving: l.s.Served, Loaded: map[string]string{}, Folders: slices.Sorted(maps.Keys(l.folders))}
 	if rec := h.Builds[l.s.Served]; rec != nil && l.s.Served != "" {
 		r.Seq = rec.Seq
 	}

@@ -33,7 +33,8 @@ type member struct {
 	gen      uint64 // bumped by each new report
 	written  uint64 // the gen last written to Redis
 	peers    []InstanceReport
-	since    time.Time // when the connection (re)started: peers are complete 2 heartbeats later
+	known    []InstanceReport // the last complete list, for the log of joins and leaves
+	since    time.Time        // when the connection (re)started: peers are complete 2 heartbeats later
 	complete bool
 	bad      map[string]string // unreadable reports, logged once each
 }
@@ -227,7 +228,13 @@ func (m *member) setPeers(live []InstanceReport) {
 	for i := 0; !changed && i < len(live); i++ {
 		changed = !live[i].sameAs(m.peers[i])
 	}
-	joined, left := diffIDs(m.peers, live)
+	var joined, left []string
+	if complete {
+		// Not while the list may be short: after a Redis restart every
+		// instance would seem to leave and join again.
+		joined, left = diffIDs(m.known, live, m.s.cfg.Instance.ID)
+		m.known = live
+	}
 	m.peers, m.complete = live, complete
 	m.mu.Unlock()
 	for _, id := range joined {
@@ -241,8 +248,8 @@ func (m *member) setPeers(live []InstanceReport) {
 	}
 }
 
-func diffIDs(before, after []InstanceReport) (joined, left []string) {
-	had := map[string]bool{}
+func diffIDs(before, after []InstanceReport, self string) (joined, left []string) {
+	had := map[string]bool{self: true}
 	for _, r := range before {
 		had[r.ID] = true
 	}
@@ -252,6 +259,7 @@ func diffIDs(before, after []InstanceReport) (joined, left []string) {
 		}
 		delete(had, r.ID)
 	}
+	delete(had, self)
 	for id := range had {
 		left = append(left, id)
 	}

@@ -90,6 +90,14 @@ func (k redisKeys) instance(id string) string      { return k.prefix + ":instanc
 func (k redisKeys) events() string                 { return k.prefix + ":events" }
 func (k redisKeys) message(kind, by string) string { return kind + " " + by }
 
+// quietRedis keeps go-redis's own log (a line per failed dial, to
+// stderr) out of the server's: the store says once that Redis is down.
+var quietRedis sync.Once
+
+type discardLog struct{}
+
+func (discardLog) Printf(context.Context, string, ...any) {}
+
 // OpenRedisStore connects to the cluster's Redis. A serving instance's
 // store starts following the cluster even when Redis cannot be reached
 // yet (Read says so until it can); a command's store fails at once.
@@ -106,6 +114,7 @@ func OpenRedisStore(cfg RedisStoreConfig) (*RedisStore, error) {
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
 	}
+	quietRedis.Do(func() { redis.SetLogger(discardLog{}) })
 	opt, err := redis.ParseURL(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL: %w (want redis://HOST:PORT/DB)", err)

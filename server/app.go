@@ -28,6 +28,7 @@ type server struct {
 	events  *hub
 	metrics *metrics
 	bodies  atomic.Pointer[snapshotBodies] // /_skewless/ JSON of the last snapshot asked about
+	cluster *manifest.RedisStore           // cluster mode's store (nil: not a cluster)
 	headers headerCache                    // response header values of the files served
 }
 
@@ -138,6 +139,11 @@ func sentEncoding(h *fasthttp.ResponseHeader) manifest.Encoding {
 // asset serves a build file, the SPA fallback, or the right 4xx/503.
 func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) outcome {
 	if snap.Current == nil {
+		// A cluster instance that lacks the cluster's current build still
+		// serves the files of the builds it has to the tabs that run them.
+		if f := snap.LiveFile(p); f != nil {
+			return s.writeFile(c, snap, f, outServed)
+		}
 		c.Set("Retry-After", "5")
 		return s.writeStatus(c, fiber.StatusServiceUnavailable, outUnavailable)
 	}

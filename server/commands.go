@@ -67,9 +67,11 @@ func defaultVersion() string {
 }
 
 func runActivate(args []string) error {
-	fs := newFlagSet("activate", "VERSION --builds DIR")
+	fs := newFlagSet("activate", "VERSION (--builds DIR | --redis URL [--cluster NAME])")
 	var builds string
 	buildsFlag(fs, &builds)
+	var cluster clusterCommand
+	cluster.flags(fs, true)
 	pos, err := commandArgs(fs, args, 1)
 	if err != nil {
 		return err
@@ -77,6 +79,9 @@ func runActivate(args []string) error {
 	v := pos[0]
 	if !manifest.ValidVersion(v) {
 		return fmt.Errorf("%q is not a build version", v)
+	}
+	if cluster.Redis != "" {
+		return cluster.activate(v)
 	}
 	dir := filepath.Join(builds, v)
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
@@ -129,13 +134,18 @@ func followText(builds string, was manifest.State, sum manifest.Summary) string 
 }
 
 func runStatus(args []string) error {
-	fs := newFlagSet("status", "--builds DIR [--json]")
+	fs := newFlagSet("status", "(--builds DIR | --redis URL [--cluster NAME]) [--json]")
 	var builds string
 	var asJSON bool
 	buildsFlag(fs, &builds)
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	var cluster clusterCommand
+	cluster.flags(fs, false)
 	if _, err := commandArgs(fs, args, 0); err != nil {
 		return err
+	}
+	if cluster.Redis != "" {
+		return cluster.status(asJSON)
 	}
 	h, err := manifest.ReadHistory(builds)
 	if err != nil {

@@ -27,6 +27,7 @@ type serveConfig struct {
 	LogFormat   string        // "json" or "console". Default: "json".
 	LogLevel    string        // debug, info, warn, error. Default: "info".
 	Immutable   []string      // --immutable globs: more paths to cache for a year. Default: none.
+	Cluster     clusterConfig // --redis, --cluster, --barrier-timeout: cluster mode. Default: off.
 
 	// immutable is Immutable compiled by validate.
 	immutable manifest.Globs
@@ -53,6 +54,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or console")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	immutableFlag(fs, &cfg.Immutable)
+	clusterFlags(fs, &cfg.Cluster, true)
 	return fs
 }
 
@@ -80,6 +82,7 @@ func (c *serveConfig) validate() error {
 	if c.immutable, err = manifest.ParseGlobs(c.Immutable); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Cluster.validate())
 	return errors.Join(errs...)
 }
 

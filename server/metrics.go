@@ -26,6 +26,7 @@ type metrics struct {
 	rescans     *prometheus.CounterVec
 	invalid     prometheus.Counter
 	loadSeconds prometheus.Gauge
+	activatedAt prometheus.Gauge
 }
 
 var _ manifest.Observer = (*metrics)(nil)
@@ -56,7 +57,10 @@ func newMetrics() *metrics {
 	m.loadSeconds = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "skewless_last_load_seconds", Help: "Time the last loaded build took to load.",
 	})
-	m.reg.MustRegister(req, m.bytes, m.activations, m.rescans, m.invalid, m.loadSeconds)
+	m.activatedAt = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "skewless_last_activation_timestamp_seconds", Help: "When this server last switched to a newly activated build (Unix time).",
+	})
+	m.reg.MustRegister(req, m.bytes, m.activations, m.rescans, m.invalid, m.loadSeconds, m.activatedAt)
 	return m
 }
 
@@ -74,6 +78,7 @@ func (m *metrics) follow(s *server) {
 		}, func() float64 { return float64(s.builds.Snapshot().Seq) }),
 		&buildStates{s.builds},
 	)
+	m.followCluster(s)
 }
 
 // Rescanned implements manifest.Observer.
@@ -110,7 +115,10 @@ func (b *buildStates) Collect(ch chan<- prometheus.Metric) {
 var _ prometheus.Collector = (*buildStates)(nil)
 
 // Activated implements manifest.Observer.
-func (m *metrics) Activated(string, uint64) { m.activations.Inc() }
+func (m *metrics) Activated(string, uint64) {
+	m.activations.Inc()
+	m.activatedAt.Set(float64(time.Now().UnixNano()) / 1e9)
+}
 
 // startMetrics serves /metrics on addr, a listener of its own: metrics
 // are never on the public port. An empty addr turns it off.

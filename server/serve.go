@@ -66,16 +66,26 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 	if _, err := os.ReadDir(cfg.Builds); err != nil {
 		return fmt.Errorf("builds folder %q: %w", cfg.Builds, err)
 	}
-	lock, err := manifest.LockServer(cfg.Builds)
-	if err != nil {
-		return err
+	if cfg.Cluster.Redis == "" { // a cluster's instances may share one folder
+		lock, err := manifest.LockServer(cfg.Builds)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
 	}
-	defer lock.Release()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	s, reg, loader, err := newServer(cfg, log, access, hooks)
+	cluster, err := openCluster(cfg.Cluster, ln.Addr(), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if cluster != nil {
+		defer cluster.Close() // after the registry: the instance leaves the cluster last
+	}
+	s, reg, loader, err := newServer(cfg, log, access, hooks, cluster)
 	if err != nil {
 		ln.Close()
 		return err
@@ -109,15 +119,19 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 }
 
 // newServer makes the registry and the server over it (nothing started).
-func newServer(cfg serveConfig, log *zap.Logger, access *accessLog, hooks serveHooks) (*server, *manifest.Registry, *manifest.Loader, error) {
+func newServer(cfg serveConfig, log *zap.Logger, access *accessLog, hooks serveHooks, cluster *manifest.RedisStore) (*server, *manifest.Registry, *manifest.Loader, error) {
 	m := newMetrics()
 	loader := manifest.NewLoader(loaderConfig(cfg, log))
 	var bl manifest.BuildLoader = loader
 	if hooks.loader != nil {
 		bl = hooks.loader(bl)
 	}
+	var store manifest.StateStore // default: the builds folder's state file
+	if cluster != nil {
+		store = cluster
+	}
 	reg, err := manifest.NewRegistry(manifest.RegistryConfig{
-		Dir: cfg.Builds, Loader: bl,
+		Dir: cfg.Builds, Loader: bl, Store: store, BarrierTimeout: cfg.Cluster.BarrierTimeout,
 		Grace: cfg.Grace, Keep: cfg.Keep, Settle: cfg.Settle, Log: log.Named("builds"), Observer: m,
 	})
 	if err != nil {
@@ -130,7 +144,7 @@ func newServer(cfg serveConfig, log *zap.Logger, access *accessLog, hooks serveH
 		return nil, nil, nil, fmt.Errorf("prepare client helper: %w", err)
 	}
 	s := &server{cfg: cfg, builds: reg, log: log, access: access, client: helper,
-		events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: m}
+		events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: m, cluster: cluster}
 	m.follow(s)
 	return s, reg, loader, nil
 }
