@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/binary"
+	"net/netip"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -13,7 +15,10 @@ import (
 //
 //	log.Named("http").Info("request", zap.String("method", ...),
 //		zap.String("path", ...), zap.Int("status", ...), zap.Int("bytes", ...),
-//		zap.Int64("duration_us", ...), zap.String("outcome", ...))
+//		zap.Int64("duration_us", ...), zap.String("outcome", ...),
+//		zap.String("client", ...), zap.String("host", ...),
+//		zap.String("query", ...), zap.String("referer", ...),
+//		zap.String("user_agent", ...))
 //
 // in the JSON or console format, appended by hand: through zap's entry,
 // fields and reflection-free encoder the line cost about as much as the
@@ -22,6 +27,32 @@ type accessLog struct {
 	out     *lineWriter
 	console bool
 	level   string // the console format's level, as its level encoder writes it
+	// joints[i] is what goes between the value of field i and the value of
+	// field i+1 (quotes, separators, the key), made once; the last one ends
+	// the line.
+	joints [len(accessFields)]string
+}
+
+// accessFields are the fields of an access line after the message, in
+// order, and whether each is a string.
+var accessFields = [...]struct {
+	key    string
+	quoted bool
+}{
+	{"method", true}, {"path", true}, {"status", false}, {"bytes", false}, {"duration_us", false},
+	{"outcome", true}, {"client", true}, {"host", true}, {"query", true}, {"referer", true}, {"user_agent", true},
+}
+
+// accessRecord is what an access line says about one request. The byte
+// slices are the request's own, valid until its handler returns.
+type accessRecord struct {
+	method, path []byte
+	status       int
+	bytes        int
+	outcome      string
+	client       netip.Addr // the zero Addr when unknown: ""
+	host, query  []byte
+	referer, ua  []byte
 }
 
 // newAccessLog writes lines in the format of encoder config ec (JSON, or
@@ -36,20 +67,40 @@ func newAccessLog(out *lineWriter, console bool, ec zapcore.EncoderConfig) *acce
 			b.Free()
 		}
 	}
+	sep, colon := ",", ":"
+	if console {
+		sep, colon = ", ", ": "
+	}
+	for i, f := range accessFields {
+		j := ""
+		if f.quoted {
+			j = `"`
+		}
+		if i+1 == len(accessFields) {
+			a.joints[i] = j + "}\n"
+			break
+		}
+		next := accessFields[i+1]
+		j += sep + `"` + next.key + `"` + colon
+		if next.quoted {
+			j += `"`
+		}
+		a.joints[i] = j
+	}
 	return a
 }
 
 // write logs one request that started at start and is answered now. The
 // line is made straight in the writer's buffer. The clock is read once,
 // monotonic only: the time of day is start's plus the duration.
-func (a *accessLog) write(method, path []byte, status, bytes int, start time.Time, out outcome) {
+func (a *accessLog) write(r *accessRecord, start time.Time) {
 	d := time.Since(start)
 	b := a.out.lines()
-	a.out.release(a.appendLine(b, start.Add(d), method, path, status, bytes, d.Microseconds(), out.String()))
+	a.out.release(a.appendLine(b, start.Add(d), r, d.Microseconds()))
 }
 
 // appendLine appends the line for one request to b.
-func (a *accessLog) appendLine(b []byte, now time.Time, method, path []byte, status, bytes int, durationUS int64, out string) []byte {
+func (a *accessLog) appendLine(b []byte, now time.Time, r *accessRecord, durationUS int64) []byte {
 	if a.console {
 		b = append(b, stamp(now)...)
 		b = append(b, '\t')
@@ -60,50 +111,49 @@ func (a *accessLog) appendLine(b []byte, now time.Time, method, path []byte, sta
 		b = append(b, stamp(now)...)
 		b = append(b, `","logger":"http","msg":"request","method":"`...)
 	}
-	b = appendJSONString(b, method)
-	b = append(a.key(append(b, '"'), "path"), '"')
-	b = append(appendJSONString(b, path), '"')
-	b = strconv.AppendInt(a.key(b, "status"), int64(status), 10)
-	b = strconv.AppendInt(a.key(b, "bytes"), int64(bytes), 10)
-	b = strconv.AppendInt(a.key(b, "duration_us"), durationUS, 10)
-	b = append(append(a.key(b, "outcome"), '"'), out...) // outcomes are plain words
-	return append(b, "\"}\n"...)
-}
-
-// key appends the separator and the key of the next field.
-func (a *accessLog) key(b []byte, k string) []byte {
-	if a.console {
-		return append(append(append(b, `, "`...), k...), `": `...)
+	j := &a.joints
+	b = appendJSONString(b, r.method)
+	b = appendJSONString(append(b, j[0]...), r.path)
+	b = strconv.AppendInt(append(b, j[1]...), int64(r.status), 10)
+	b = strconv.AppendInt(append(b, j[2]...), int64(r.bytes), 10)
+	b = strconv.AppendInt(append(b, j[3]...), durationUS, 10)
+	b = append(append(b, j[4]...), r.outcome...) // outcomes are plain words
+	b = append(b, j[5]...)
+	if r.client.IsValid() {
+		b = r.client.AppendTo(b) // digits, dots, colons and hex: nothing to escape
 	}
-	return append(append(append(b, `,"`...), k...), `":`...)
+	b = appendJSONString(append(b, j[6]...), r.host)
+	b = appendJSONString(append(b, j[7]...), r.query)
+	b = appendJSONString(append(b, j[8]...), r.referer)
+	b = appendJSONString(append(b, j[9]...), r.ua)
+	return append(b, j[10]...)
 }
 
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s escaped as zap escapes strings: `\` and `"`
 // backslashed, \n \r \t by name, other bytes below 0x20 as \u00XX, and
-// every byte of invalid UTF-8 as \ufffd.
+// every byte of invalid UTF-8 as \ufffd. Runs that need none of it (most
+// of a path, a user agent, a referrer) are found eight bytes at a time and
+// copied whole.
 func appendJSONString(b, s []byte) []byte {
-	last := 0
-	for i := 0; i < len(s); {
-		c := s[i]
+	for len(s) > 0 {
+		n := plainPrefix(s)
+		b, s = append(b, s[:n]...), s[n:]
+		if len(s) == 0 {
+			break
+		}
+		c := s[0]
 		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
+			r, size := utf8.DecodeRune(s)
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, `\ufffd`...)
+			} else {
+				b = append(b, s[:size]...)
 			}
-			b = append(b, s[last:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			last = i
+			s = s[size:]
 			continue
 		}
-		if c >= 0x20 && c != '\\' && c != '"' {
-			i++
-			continue
-		}
-		b = append(b, s[last:i]...)
 		switch c {
 		case '\\', '"':
 			b = append(b, '\\', c)
@@ -116,8 +166,31 @@ func appendJSONString(b, s []byte) []byte {
 		default:
 			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 		}
-		i++
-		last = i
+		s = s[1:]
 	}
-	return append(b, s[last:]...)
+	return b
+}
+
+// plainPrefix returns how many bytes at the start of s are ASCII that a
+// JSON string holds as it is: from 0x20 up, but for `"` and `\`.
+func plainPrefix(s []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		// Per byte, the high bit of: x itself (non-ASCII), x-0x20 where x
+		// is below 0x20, and x^c-1 where x equals c (the zero-byte test).
+		ctl := (x - 0x20*ones) &^ x
+		q := x ^ '"'*ones
+		bs := x ^ '\\'*ones
+		if (x|ctl|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			break
+		}
+	}
+	return i
 }

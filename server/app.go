@@ -34,11 +34,6 @@ type server struct {
 
 const reservedPrefix = "/_skewless/"
 
-// readBufferSize bounds a request head: up to 8 KiB, nginx's usual limit
-// for a header line, and a larger one gets 431. Each open connection holds
-// this buffer, event streams included.
-const readBufferSize = 8 << 10
-
 // newApp returns the Fiber app. One handler serves everything: the
 // resolution order is the contract's, not a router's, and it reads the
 // snapshot once per request so a response never mixes two builds.
@@ -48,39 +43,67 @@ func newApp(s *server) *fiber.App {
 		ErrorHandler:          s.errorHandler,
 		// No ReadTimeout or IdleTimeout: timeoutListener bounds the wait
 		// for a request at less cost (conn.go).
-		ReadBufferSize: readBufferSize,
+		//
+		// The read buffer bounds a request head. Buffers are taken from a
+		// pool while a request is read and answered, and given back while
+		// a connection waits: an idle keep-alive connection or an event
+		// stream holds none, whatever --max-header-bytes is
+		// (scripts/bench/memory.sh).
+		ReadBufferSize:    s.cfg.MaxHeaderBytes,
+		ReduceMemoryUsage: true,
 		// Large enough for the head and body of a typical chunk to leave in
 		// one write: with fasthttp's 4 KiB, a 10 KB asset took two syscalls.
-		// Event streams give this buffer back (events.go).
 		WriteBufferSize: 32 << 10,
 	})
-	app.Server().Logger = zap.NewStdLog(s.log.Named("fasthttp"))
+	srv := app.Server()
+	srv.Logger = zap.NewStdLog(s.log.Named("fasthttp"))
+	srv.ErrorHandler = s.refuse
+	// An event stream owns its connection once it starts: fasthttp's
+	// request state goes back to its pool (events.go).
+	srv.KeepHijackedConns = true
 	app.Use(s.handle)
 	// Fiber answers a method it does not know ("FOO", "PROPFIND") with a
 	// 400 of its own before any handler runs; the contract wants 405 for
-	// every method but GET and HEAD, so those are answered first.
-	fiberHandler := app.Server().Handler
-	app.Server().Handler = func(ctx *fasthttp.RequestCtx) {
-		if !ctx.IsGet() && !ctx.IsHead() {
+	// every method but GET, HEAD and OPTIONS, so those are answered first.
+	fiberHandler := srv.Handler
+	srv.Handler = func(ctx *fasthttp.RequestCtx) {
+		switch h := &ctx.Request.Header; {
+		case framingConflict(h):
+			s.refuseFraming(ctx)
+		case h.IsGet() || h.IsHead():
+			fiberHandler(ctx)
+		case h.IsOptions():
+			s.options(ctx)
+		default:
 			s.methodNotAllowed(ctx)
-			return
 		}
-		fiberHandler(ctx)
 	}
 	return app
 }
 
-// methodNotAllowed answers 405 with Allow: GET, HEAD.
+const allowedMethods = "GET, HEAD, OPTIONS"
+
+// methodNotAllowed answers 405 with Allow.
 func (s *server) methodNotAllowed(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Response.Header
 	h.DisableNormalizing()
 	setVersion(h, s.builds.Snapshot().Version())
-	h.Set("Allow", "GET, HEAD")
-	h.Set("Cache-Control", cacheNever)
-	h.SetContentType("text/plain; charset=utf-8")
-	ctx.SetStatusCode(fiber.StatusMethodNotAllowed)
-	ctx.SetBodyString(statusBody(fiber.StatusMethodNotAllowed))
+	h.Set("Allow", allowedMethods)
+	writeStatusAnswer(ctx, fiber.StatusMethodNotAllowed)
 	s.finish(ctx, outNotAllowed, ctx.Time())
+}
+
+// options answers OPTIONS (for a path or "*", RFC 9110 §9.3.7) with 204
+// and the methods served, as nginx does: HAProxy's default health check
+// and some monitors send it.
+func (s *server) options(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	h.DisableNormalizing()
+	setVersion(h, s.builds.Snapshot().Version())
+	h.Set("Allow", allowedMethods)
+	h.AddBytesKV(hdrNoSniff, valNoSniff)
+	ctx.SetStatusCode(fiber.StatusNoContent) // no Content-Length (RFC 9110 §8.6)
+	s.finish(ctx, outEndpoint, ctx.Time())
 }
 
 func (s *server) handle(c *fiber.Ctx) error {
@@ -91,16 +114,21 @@ func (s *server) handle(c *fiber.Ctx) error {
 	// looked up by: "//_skewless/version" and "/_skewless%2Fversion" are
 	// the endpoint too, never a build's file or the SPA fallback.
 	var out outcome
+	longCached := false
 	switch p, ok := decodePath(utils.UnsafeString(c.Request().URI().PathOriginal())); {
 	case !ok:
 		out = s.writeStatus(c, fiber.StatusBadRequest, outBadRequest)
 	case strings.HasPrefix(p, reservedPrefix):
 		out = s.endpoint(c, snap, p)
 	default:
-		out = s.asset(c, snap, p)
+		out, longCached = s.asset(c, snap, p)
 	}
 	// Last: a prepared header set copied into the response replaces all.
-	setVersion(h, snap.Version())
+	// An answer caches may keep for a year does not name the current
+	// version: weeks later, that copy would announce an old one.
+	if !longCached {
+		setVersion(h, snap.Version())
+	}
 	s.finish(c.Context(), out, c.Context().Time())
 	return nil
 }
@@ -110,9 +138,16 @@ func (s *server) handle(c *fiber.Ctx) error {
 func (s *server) finish(ctx *fasthttp.RequestCtx, out outcome, start time.Time) {
 	bytes := bodyBytes(&ctx.Response)
 	s.metrics.count(out, sentEncoding(&ctx.Response.Header), bytes)
-	if s.access != nil {
-		s.access.write(ctx.Request.Header.Method(), ctx.Request.URI().PathOriginal(), ctx.Response.StatusCode(), bytes, start, out)
+	if s.access == nil {
+		return
 	}
+	h, uri := &ctx.Request.Header, ctx.Request.URI()
+	r := accessRecord{
+		method: h.Method(), path: uri.PathOriginal(), status: ctx.Response.StatusCode(), bytes: bytes,
+		outcome: out.String(), client: s.clientAddr(ctx), host: h.Host(), query: uri.QueryString(),
+		referer: h.PeekCanonical(hdrReferer), ua: h.UserAgent(),
+	}
+	s.access.write(&r, start)
 }
 
 // bodyBytes is the size of the body about to be sent.
@@ -136,8 +171,9 @@ func sentEncoding(h *fasthttp.ResponseHeader) manifest.Encoding {
 	return manifest.Identity
 }
 
-// asset serves a build file, the SPA fallback, or the right 4xx/503.
-func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) outcome {
+// asset serves a build file, the SPA fallback, or the right 4xx/503, and
+// reports whether the answer may be cached for long.
+func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) (outcome, bool) {
 	if snap.Current == nil {
 		// A cluster instance that lacks the cluster's current build still
 		// serves the files of the builds it has to the tabs that run them.
@@ -145,7 +181,7 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) outcome 
 			return s.writeFile(c, snap, f, outServed)
 		}
 		c.Set("Retry-After", "5")
-		return s.writeStatus(c, fiber.StatusServiceUnavailable, outUnavailable)
+		return s.writeStatus(c, fiber.StatusServiceUnavailable, outUnavailable), false
 	}
 	res := resolve(snap, p, request{spa: s.cfg.SPA, header: &c.Request().Header})
 	switch {
@@ -153,18 +189,16 @@ func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) outcome 
 		if res.outcome == outRetired || res.outcome == outUnknown {
 			c.Set("Skewless-Asset", res.outcome.String())
 		}
-		return s.writeStatus(c, res.status, res.outcome)
+		return s.writeStatus(c, res.status, res.outcome), false
 	case res.status == fiber.StatusNotFound:
-		return writeNotFoundPage(c, res.file, res.outcome)
+		return writeNotFoundPage(c, res.file, res.outcome), false
 	}
 	return s.writeFile(c, snap, res.file, res.outcome)
 }
 
-// errorHandler answers errors Fiber raises itself (a malformed request
-// line, a head over readBufferSize, a body too large) with their status
-// and its standard text only: error text is for logs, never for clients.
-// They are counted and logged as bad requests, untimed: the request may
-// never have been read.
+// errorHandler answers an error a handler returned (none does) with its
+// status and standard text only: error text is for logs, never for
+// clients.
 func (s *server) errorHandler(c *fiber.Ctx, err error) error {
 	code := fiber.StatusInternalServerError
 	if e, ok := err.(*fiber.Error); ok {
@@ -172,11 +206,10 @@ func (s *server) errorHandler(c *fiber.Ctx, err error) error {
 	} else {
 		s.log.Error("request failed", zap.ByteString("path", c.Request().URI().PathOriginal()), zap.Error(err))
 	}
-	h := &c.Response().Header
-	h.DisableNormalizing()
-	setVersion(h, s.builds.Snapshot().Version())
-	h.Set("Cache-Control", cacheNever)
-	err = c.Status(code).SendString(utils.StatusMessage(code))
-	s.finish(c.Context(), outBadRequest, time.Now())
-	return err
+	ctx := c.Context()
+	ctx.Response.Header.DisableNormalizing()
+	setVersion(&ctx.Response.Header, s.builds.Snapshot().Version())
+	writeStatusAnswer(ctx, code)
+	s.finish(ctx, outBadRequest, time.Now())
+	return nil
 }

@@ -1,15 +1,21 @@
 package main
 
 // Preconditions and ranges, as pure functions (RFC 9110 §13, §14):
-//   - If-None-Match uses the weak comparison, takes lists and "*", and
-//     matches any coding's tag of the same content (§13.1.2).
-//   - If-Modified-Since compares at one-second resolution; an invalid date
-//     is ignored (§13.1.3). Recipients MUST accept all three HTTP-date
-//     formats (§5.6.7).
+//   - The preconditions are evaluated in §13.2.2's order: If-Match, else
+//     If-Unmodified-Since (412 when false); If-None-Match, else
+//     If-Modified-Since (304 when false); If-Range only with a Range.
+//   - If-Match uses the strong comparison (§13.1.1); If-None-Match the weak
+//     one (§13.1.2); both take lists, over several field lines (§5.3), and
+//     "*"; both compare with the selected representation's tag only: the
+//     tag of another coding names other bytes.
+//   - If-Modified-Since and If-Unmodified-Since compare at one-second
+//     resolution; an invalid date is ignored (§13.1.3, §13.1.4).
+//     Recipients MUST accept all three HTTP-date formats (§5.6.7).
 //   - If-Range needs a strong match of the tag or the exact date (§13.1.5).
 //   - One byte range: first-last, open-ended, suffix; clamped to the size;
 //     unsatisfiable → 416; several ranges or a malformed header → the whole
-//     file (§14.1.2, §14.2). Modelled on net/http's ServeFileRangeTests.
+//     file (§14.1.2, §14.2); the unit is case-insensitive (§14.1).
+//     Modelled on net/http's ServeFileRangeTests.
 
 import (
 	"strings"
@@ -35,34 +41,55 @@ func condContent(t *testing.T) *manifest.Content {
 	return c
 }
 
-// ifNoneMatchTests use "H" for the content's hash.
+// lines splits a test's header value into field lines at "|".
+func lines(header string) [][]byte {
+	if header == "" {
+		return nil
+	}
+	var out [][]byte
+	for l := range strings.SplitSeq(header, "|") {
+		out = append(out, []byte(l))
+	}
+	return out
+}
+
+// ifNoneMatchTests use "H" for the content's hash; rep is the
+// representation selected for the request, "|" separates field lines.
 var ifNoneMatchTests = []struct {
 	name   string
 	header string
+	rep    manifest.Encoding
 	want   condResult
 }{
-	{"absent", ``, condNone},
-	{"strong match", `"H"`, condFalse},
-	{"weak match", `W/"H"`, condFalse},
-	{"brotli variant tag", `"H.br"`, condFalse},
-	{"gzip variant tag", `"H.gz"`, condFalse},
-	{"weak variant tag", `W/"H.gz"`, condFalse},
-	{"unknown suffix", `"H.zz"`, condTrue},
-	{"longer tag", `"Hx"`, condTrue},
-	{"other tag", `"0123456789abcdef"`, condTrue},
-	{"star", `*`, condFalse},
-	{"star with spaces", `  *  `, condFalse},
-	{"list with match last", `"a", "b", "H"`, condFalse},
-	{"list with match first", `"H", "a"`, condFalse},
-	{"list without spaces", `"a","H.br"`, condFalse},
-	{"list without match", `"a", W/"b"`, condTrue},
-	{"list with star", `"a", *`, condFalse},
-	{"unquoted", `H`, condTrue},
-	{"missing closing quote", `"H`, condTrue},
-	{"lower-case weak prefix", `w/"H"`, condTrue},
-	{"empty tag", `""`, condTrue},
-	{"only W/", `W/`, condTrue},
-	{"only commas", `, ,`, condTrue},
+	{"absent", ``, manifest.Identity, condNone},
+	{"strong match", `"H"`, manifest.Identity, condFalse},
+	{"weak match", `W/"H"`, manifest.Identity, condFalse},
+	{"brotli tag, brotli selected", `"H.br"`, manifest.Brotli, condFalse},
+	{"gzip tag, gzip selected", `W/"H.gz"`, manifest.Gzip, condFalse},
+	{"brotli tag, identity selected", `"H.br"`, manifest.Identity, condTrue},
+	{"gzip tag, brotli selected", `"H.gz"`, manifest.Brotli, condTrue},
+	{"identity tag, gzip selected", `"H"`, manifest.Gzip, condTrue},
+	{"unknown suffix", `"H.zz"`, manifest.Identity, condTrue},
+	{"longer tag", `"Hx"`, manifest.Identity, condTrue},
+	{"other tag", `"0123456789abcdef"`, manifest.Identity, condTrue},
+	{"star", `*`, manifest.Identity, condFalse},
+	{"star with spaces", `  *  `, manifest.Identity, condFalse},
+	{"list with match last", `"a", "b", "H"`, manifest.Identity, condFalse},
+	{"list with match first", `"H", "a"`, manifest.Identity, condFalse},
+	{"list without spaces", `"a","H.br"`, manifest.Brotli, condFalse},
+	{"list without match", `"a", W/"b"`, manifest.Identity, condTrue},
+	{"list with star", `"a", *`, manifest.Identity, condFalse},
+	{"match on the second line", `"a", "b"|"H"`, manifest.Identity, condFalse},
+	{"match on the third line", `"a"|W/"b"|W/"H"`, manifest.Identity, condFalse},
+	{"star on the second line", `"a"|*`, manifest.Identity, condFalse},
+	{"no match on any line", `"a"|"b"`, manifest.Identity, condTrue},
+	{"comma inside a tag", `"a,H", "b"`, manifest.Identity, condTrue},
+	{"unquoted", `H`, manifest.Identity, condTrue},
+	{"missing closing quote", `"H`, manifest.Identity, condTrue},
+	{"lower-case weak prefix", `w/"H"`, manifest.Identity, condTrue},
+	{"empty tag", `""`, manifest.Identity, condTrue},
+	{"only W/", `W/`, manifest.Identity, condTrue},
+	{"only commas", `, ,`, manifest.Identity, condTrue},
 }
 
 func TestCheckIfNoneMatch(t *testing.T) {
@@ -70,8 +97,132 @@ func TestCheckIfNoneMatch(t *testing.T) {
 	for _, tt := range ifNoneMatchTests {
 		t.Run(tt.name, func(t *testing.T) {
 			header := strings.ReplaceAll(tt.header, "H", c.Hash)
-			if got := checkIfNoneMatch(header, c); got != tt.want {
-				t.Errorf("checkIfNoneMatch(%q) = %d, want %d", header, got, tt.want)
+			if got := checkIfNoneMatch(lines(header), c.Variant(tt.rep).ETag); got != tt.want {
+				t.Errorf("checkIfNoneMatch(%q, %s) = %d, want %d", header, tt.rep.Token(), got, tt.want)
+			}
+		})
+	}
+}
+
+// ifMatchTests: condTrue lets the request proceed, condFalse is a 412.
+var ifMatchTests = []struct {
+	name   string
+	header string
+	rep    manifest.Encoding
+	want   condResult
+}{
+	{"absent", ``, manifest.Identity, condNone},
+	{"strong match", `"H"`, manifest.Identity, condTrue},
+	{"weak tag never matches", `W/"H"`, manifest.Identity, condFalse},
+	{"star", `*`, manifest.Identity, condTrue},
+	{"other tag", `"abc"`, manifest.Identity, condFalse},
+	{"brotli tag, brotli selected", `"H.br"`, manifest.Brotli, condTrue},
+	{"brotli tag, identity selected", `"H.br"`, manifest.Identity, condFalse},
+	{"list with match", `"a", "H"`, manifest.Identity, condTrue},
+	{"match on the second line", `"a"|"H"`, manifest.Identity, condTrue},
+	{"no match on any line", `"a"|W/"H"`, manifest.Identity, condFalse},
+	{"malformed", `H`, manifest.Identity, condFalse},
+}
+
+func TestCheckIfMatch(t *testing.T) {
+	c := condContent(t)
+	for _, tt := range ifMatchTests {
+		t.Run(tt.name, func(t *testing.T) {
+			header := strings.ReplaceAll(tt.header, "H", c.Hash)
+			if got := checkIfMatch(lines(header), c.Variant(tt.rep).ETag); got != tt.want {
+				t.Errorf("checkIfMatch(%q, %s) = %d, want %d", header, tt.rep.Token(), got, tt.want)
+			}
+		})
+	}
+}
+
+var ifUnmodifiedSinceTests = []struct {
+	name   string
+	header string
+	want   condResult
+}{
+	{"absent", "", condNone},
+	{"same second", "Fri, 13 Feb 2026 12:00:00 GMT", condTrue},
+	{"later", "Sat, 14 Feb 2026 00:00:00 GMT", condTrue},
+	{"one second earlier", "Fri, 13 Feb 2026 11:59:59 GMT", condFalse},
+	{"not a date", "yesterday", condNone},
+	{"obsolete RFC 850 date", "Friday, 13-Feb-26 11:00:00 GMT", condFalse},
+}
+
+func TestCheckIfUnmodifiedSince(t *testing.T) {
+	for _, tt := range ifUnmodifiedSinceTests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := checkIfUnmodifiedSince([]byte(tt.header), condModTime); got != tt.want {
+				t.Errorf("checkIfUnmodifiedSince(%q) = %d, want %d", tt.header, got, tt.want)
+			}
+		})
+	}
+}
+
+// mapFields is a request head for checkPreconditions: field name → lines.
+type mapFields map[string][]string
+
+func (m mapFields) first(name []byte) []byte {
+	if v := m[string(name)]; len(v) > 0 {
+		return []byte(v[0])
+	}
+	return nil
+}
+
+func (m mapFields) all(name string) [][]byte {
+	var out [][]byte
+	for _, v := range m[name] {
+		out = append(out, []byte(v))
+	}
+	return out
+}
+
+const (
+	condDate    = "Fri, 13 Feb 2026 12:00:00 GMT" // condModTime's second
+	condEarlier = "Thu, 12 Feb 2026 12:00:00 GMT"
+)
+
+// preconditionTests use "H" for the identity representation's hash.
+var preconditionTests = []struct {
+	name     string
+	fields   mapFields
+	hasRange bool
+	want     precondition
+}{
+	{"none", mapFields{}, false, precondServe},
+	{"if-match holds", mapFields{"If-Match": {`"H"`}}, false, precondServe},
+	{"if-match fails", mapFields{"If-Match": {`"x"`}}, false, precondFailed},
+	{"if-match fails before if-none-match matches", mapFields{"If-Match": {`"x"`}, "If-None-Match": {`"H"`}}, false, precondFailed},
+	{"if-match holds, if-none-match matches", mapFields{"If-Match": {`"H"`}, "If-None-Match": {`"H"`}}, false, precondNotModified},
+	{"if-match on a second line", mapFields{"If-Match": {`"x"`, `"H"`}}, false, precondServe},
+	{"if-unmodified-since fails", mapFields{"If-Unmodified-Since": {condEarlier}}, false, precondFailed},
+	{"if-unmodified-since holds", mapFields{"If-Unmodified-Since": {condDate}}, false, precondServe},
+	{"if-unmodified-since ignored with if-match", mapFields{"If-Match": {`*`}, "If-Unmodified-Since": {condEarlier}}, false, precondServe},
+	{"if-unmodified-since invalid", mapFields{"If-Unmodified-Since": {"soon"}}, false, precondServe},
+	{"if-none-match matches", mapFields{"If-None-Match": {`"H"`}}, false, precondNotModified},
+	{"if-none-match on a second line", mapFields{"If-None-Match": {`"x"`, `"H"`}}, false, precondNotModified},
+	{"if-none-match differs, if-modified-since ignored", mapFields{"If-None-Match": {`"x"`}, "If-Modified-Since": {condDate}}, false, precondServe},
+	{"if-modified-since not modified", mapFields{"If-Modified-Since": {condDate}}, false, precondNotModified},
+	{"if-modified-since modified", mapFields{"If-Modified-Since": {condEarlier}}, false, precondServe},
+	{"if-range holds", mapFields{"If-Range": {`"H"`}}, true, precondServe},
+	{"if-range fails", mapFields{"If-Range": {`"x"`}}, true, precondIgnoreRange},
+	{"if-range without range", mapFields{"If-Range": {`"x"`}}, false, precondServe},
+	{"if-range date on a wednesday", mapFields{"If-Range": {"Wed, 11 Feb 2026 12:00:00 GMT"}}, true, precondIgnoreRange},
+	{"not modified before if-range", mapFields{"If-None-Match": {`"H"`}, "If-Range": {`"x"`}}, true, precondNotModified},
+}
+
+func TestCheckPreconditions(t *testing.T) {
+	c := condContent(t)
+	for _, tt := range preconditionTests {
+		t.Run(tt.name, func(t *testing.T) {
+			fields := mapFields{}
+			for k, v := range tt.fields {
+				for _, l := range v {
+					fields[k] = append(fields[k], strings.ReplaceAll(l, "H", c.Hash))
+				}
+			}
+			if got := checkPreconditions(fields, tt.hasRange, c.Identity.ETag, condModTime); got != tt.want {
+				t.Errorf("checkPreconditions(%v, range %v) = %d, want %d", fields, tt.hasRange, got, tt.want)
 			}
 		})
 	}
@@ -99,7 +250,7 @@ var ifModifiedSinceTests = []struct {
 func TestCheckIfModifiedSince(t *testing.T) {
 	for _, tt := range ifModifiedSinceTests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := checkIfModifiedSince(tt.header, condModTime); got != tt.want {
+			if got := checkIfModifiedSince([]byte(tt.header), condModTime); got != tt.want {
 				t.Errorf("checkIfModifiedSince(%q) = %d, want %d", tt.header, got, tt.want)
 			}
 		})
@@ -132,7 +283,7 @@ func TestCheckIfRange(t *testing.T) {
 	for _, tt := range ifRangeTests {
 		t.Run(tt.name, func(t *testing.T) {
 			header := strings.ReplaceAll(tt.header, "H", c.Hash)
-			if got := checkIfRange(header, c.Variant(tt.rep), condModTime); got != tt.want {
+			if got := checkIfRange([]byte(header), c.Variant(tt.rep).ETag, condModTime); got != tt.want {
 				t.Errorf("checkIfRange(%q, %s) = %v, want %v", header, tt.rep.Token(), got, tt.want)
 			}
 		})
@@ -184,7 +335,10 @@ var parseRangeTests = []struct {
 	{"bytes=0-99999999999999999999", 10000, 0, 0, rangeIgnore},
 	{"bytes 0-1", 10000, 0, 0, rangeIgnore},
 	{"items=0-1", 10000, 0, 0, rangeIgnore},
-	{"Bytes=0-1", 10000, 0, 0, rangeIgnore},
+	{"bytesx=0-1", 10000, 0, 0, rangeIgnore},
+	// The unit is case-insensitive (RFC 9110 §14.1).
+	{"Bytes=0-1", 10000, 0, 2, rangeSatisfiable},
+	{"BYTES=-5", 10000, 9995, 5, rangeSatisfiable},
 	{"0-1", 10000, 0, 0, rangeIgnore},
 }
 

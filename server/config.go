@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -27,6 +28,13 @@ type serveConfig struct {
 	LogFormat   string        // "json" or "console". Default: "json".
 	LogLevel    string        // debug, info, warn, error. Default: "info".
 	Immutable   []string      // --immutable globs: more paths to cache for a year. Default: none.
+	// MaxHeaderBytes bounds a request head (request line and header
+	// fields): larger gets 431, a request line that alone exceeds it 414.
+	// Default: 32768, as nginx's large_client_header_buffers 4 8k.
+	MaxHeaderBytes int
+	// TrustProxy are the peers whose X-Forwarded-For names the client in
+	// access lines. Default: none.
+	TrustProxy prefixList
 	Cluster     clusterConfig // --redis, --cluster, --barrier-timeout: cluster mode. Default: off.
 
 	// immutable is Immutable compiled by validate.
@@ -36,7 +44,17 @@ type serveConfig struct {
 	// long a keep-alive connection may sit idle; zero is connTimeout's
 	// default. Not a flag: tests shorten it.
 	connTimeout time.Duration
+	// sendTimeout bounds how long a response may make no progress; zero
+	// is sendTimeout's default. Not a flag: tests shorten it.
+	sendTimeout time.Duration
 }
+
+// Bounds of --max-header-bytes: a browser's request head needs about a
+// KiB, and every request being read holds a buffer of this size.
+const (
+	minHeaderBytes = 1 << 10
+	maxHeaderBytes = 1 << 20
+)
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs := newFlagSet("serve", "[flags]")
@@ -54,6 +72,8 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or console")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	immutableFlag(fs, &cfg.Immutable)
+	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", 32<<10, "largest request head accepted (larger: 431; a longer request line: 414)")
+	fs.Var(&cfg.TrustProxy, "trust-proxy", "proxy addresses or CIDRs (repeatable or comma-separated) whose X-Forwarded-For names the client in access lines")
 	clusterFlags(fs, &cfg.Cluster, true)
 	return fs
 }
@@ -74,6 +94,9 @@ func (c *serveConfig) validate() error {
 	}
 	if c.MaxSSE < 0 {
 		errs = append(errs, errors.New("--max-sse must not be negative"))
+	}
+	if c.MaxHeaderBytes < minHeaderBytes || c.MaxHeaderBytes > maxHeaderBytes {
+		errs = append(errs, fmt.Errorf("--max-header-bytes must be between %d and %d", minHeaderBytes, maxHeaderBytes))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		errs = append(errs, fmt.Errorf("--log-format must be json or console, not %q", c.LogFormat))
@@ -123,6 +146,9 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 			if err := fs.Set(f.Name, v); err != nil && envErr == nil {
 				envErr = fmt.Errorf("%s=%q: %w", env, v, err)
 			}
+			if r, ok := f.Value.(replaceable); ok {
+				r.replaceOnSet()
+			}
 		}
 	})
 	if envErr != nil {
@@ -140,4 +166,70 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// replaceable is a repeatable flag: values given on the command line
+// replace its environment variable's, as the command line wins for every
+// other flag.
+type replaceable interface{ replaceOnSet() }
+
+// prefixList is a repeatable flag of addresses and CIDRs, each value
+// comma-separated: "10.0.0.0/8,127.0.0.1".
+type prefixList struct {
+	prefixes []netip.Prefix
+	replace  bool
+}
+
+var _ flag.Value = (*prefixList)(nil)
+
+func (l *prefixList) String() string {
+	if l == nil {
+		return ""
+	}
+	s := make([]string, len(l.prefixes))
+	for i, p := range l.prefixes {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *prefixList) Set(v string) error {
+	if l.replace {
+		l.prefixes, l.replace = nil, false
+	}
+	for item := range strings.SplitSeq(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := parsePrefix(item)
+		if err != nil {
+			return err
+		}
+		l.prefixes = append(l.prefixes, p)
+	}
+	return nil
+}
+
+func (l *prefixList) replaceOnSet() { l.replace = true }
+
+// parsePrefix parses a CIDR or a single address (as nginx's
+// set_real_ip_from takes either), IPv4-mapped IPv6 as IPv4.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR", s)
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR", s)
+	}
+	a = a.Unmap().WithZone("")
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -21,7 +21,11 @@ func (s *server) endpoint(c *fiber.Ctx, snap *manifest.Snapshot, p string) outco
 		b := s.bodiesOf(snap)
 		return s.writeJSON(c, b.healthCode, b.health)
 	case "/_skewless/events":
-		return s.events.serve(c, snap.Version())
+		if !s.events.serve(c, snap.Version()) {
+			c.Set("Retry-After", "10")
+			return s.writeStatus(c, fiber.StatusServiceUnavailable, outUnavailable)
+		}
+		return outEndpoint
 	}
 	return s.writeStatus(c, fiber.StatusNotFound, outEndpoint)
 }
@@ -82,7 +86,8 @@ func (s *server) bodiesOf(snap *manifest.Snapshot) *snapshotBodies {
 // writeJSON answers with a JSON body b that must not change afterwards.
 func (s *server) writeJSON(c *fiber.Ctx, code int, b []byte) outcome {
 	h := &c.Response().Header
-	h.Set("Cache-Control", cacheNever)
+	h.AddBytesKV(hdrCacheControl, valNever)
+	h.AddBytesKV(hdrNoSniff, valNoSniff)
 	h.SetContentType("application/json; charset=utf-8")
 	c.Status(code)
 	if c.Request().Header.IsHead() {

@@ -59,7 +59,7 @@ const (
 	ccImmutable  = "public, max-age=31536000, immutable"
 	ccRevalidate = "no-cache"
 	ccNoStore    = "no-store"
-	allowGetHead = "GET, HEAD"
+	allowMethods = "GET, HEAD, OPTIONS"
 )
 
 // Paths of the Vite fixture build v1.
@@ -104,6 +104,15 @@ func assertHeader(t *testing.T, resp *http.Response, name, want string) {
 	if got := resp.Header.Get(name); got != want {
 		t.Errorf("%s %s: %s = %q, want %q", resp.Request.Method, resp.Request.URL.RequestURI(), name, got, want)
 	}
+}
+
+// versionUnlessImmutable is the Skewless-Version resp must carry: v, or
+// none when caches may keep it for a year (CONTRACT "Headers").
+func versionUnlessImmutable(resp *http.Response, v string) string {
+	if resp.Header.Get("Cache-Control") == ccImmutable {
+		return ""
+	}
+	return v
 }
 
 func assertStatus(t *testing.T, resp *http.Response, want int) {
@@ -205,7 +214,7 @@ func TestServeResolution(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := ts.get(t, "GET", tc.path)
 			assertStatus(t, resp, tc.status)
-			assertHeader(t, resp, "Skewless-Version", "v1")
+			assertHeader(t, resp, "Skewless-Version", versionUnlessImmutable(resp, "v1"))
 			assertHeader(t, resp, "Cache-Control", tc.cache)
 			assertHeader(t, resp, "Skewless-Asset", tc.asset)
 			if tc.ctype != "" {
@@ -272,32 +281,40 @@ func TestServeWithoutSPA(t *testing.T) {
 	assertHeader(t, resp, "Skewless-Asset", "unknown")
 }
 
+// httpVersionHeaderCases: every answer names the current version, except
+// the ones caches may keep for a year (immutable assets, whole, in part
+// or not modified): weeks later, such a copy would name an old one.
 var httpVersionHeaderCases = []struct {
 	name    string
 	method  string
 	path    string
 	headers []string
 	status  int
+	version string
 }{
-	{"200 asset", "GET", viteV1CSS, nil, 200},
-	{"200 live build's asset", "GET", viteV1Entry, nil, 200},
-	{"200 index", "GET", "/", nil, 200},
-	{"200 fallback", "GET", "/about", nil, 200},
-	{"200 head", "HEAD", viteV1CSS, nil, 200},
-	{"304", "GET", viteV1CSS, []string{"If-None-Match: *"}, 304},
-	{"304 index", "GET", "/", []string{"If-None-Match: *"}, 304},
-	{"206", "GET", viteV1CSS, []string{"Range: bytes=0-0"}, 206},
-	{"404 unknown", "GET", "/missing.png", nil, 404},
-	{"404 dotfile", "GET", "/.vite/manifest.json", nil, 404},
-	{"400 backslash", "GET", "/a%5cb", nil, 400},
-	{"400 dot-dot", "GET", "/assets/%2e%2e/index.html", nil, 400},
-	{"405 post", "POST", "/", nil, 405},
-	{"405 delete endpoint", "DELETE", "/_skewless/version", nil, 405},
-	{"416", "GET", viteV1CSS, []string{"Range: bytes=99999999-"}, 416},
-	{"client.js", "GET", "/_skewless/client.js", nil, 200},
-	{"version", "GET", "/_skewless/version", nil, 200},
-	{"health", "GET", "/_skewless/health", nil, 200},
-	{"unknown endpoint", "GET", "/_skewless/nope", nil, 404},
+	{"200 asset", "GET", viteV1CSS, nil, 200, ""},
+	{"200 live build's asset", "GET", viteV1Entry, nil, 200, ""},
+	{"200 index", "GET", "/", nil, 200, "v2"},
+	{"200 fallback", "GET", "/about", nil, 200, "v2"},
+	{"200 unhashed file", "GET", "/robots.txt", nil, 200, "v2"},
+	{"200 head", "HEAD", viteV1CSS, nil, 200, ""},
+	{"304", "GET", viteV1CSS, []string{"If-None-Match: *"}, 304, ""},
+	{"304 index", "GET", "/", []string{"If-None-Match: *"}, 304, "v2"},
+	{"206", "GET", viteV1CSS, []string{"Range: bytes=0-0"}, 206, ""},
+	{"206 unhashed file", "GET", "/robots.txt", []string{"Range: bytes=0-0"}, 206, "v2"},
+	{"404 unknown", "GET", "/missing.png", nil, 404, "v2"},
+	{"404 dotfile", "GET", "/.vite/manifest.json", nil, 404, "v2"},
+	{"400 backslash", "GET", "/a%5cb", nil, 400, "v2"},
+	{"400 dot-dot", "GET", "/assets/%2e%2e/index.html", nil, 400, "v2"},
+	{"405 post", "POST", "/", nil, 405, "v2"},
+	{"405 delete endpoint", "DELETE", "/_skewless/version", nil, 405, "v2"},
+	{"204 options", "OPTIONS", viteV1CSS, nil, 204, "v2"},
+	{"412", "GET", viteV1CSS, []string{`If-Match: "nope"`}, 412, "v2"},
+	{"416", "GET", viteV1CSS, []string{"Range: bytes=99999999-"}, 416, "v2"},
+	{"client.js", "GET", "/_skewless/client.js", nil, 200, "v2"},
+	{"version", "GET", "/_skewless/version", nil, 200, "v2"},
+	{"health", "GET", "/_skewless/health", nil, 200, "v2"},
+	{"unknown endpoint", "GET", "/_skewless/nope", nil, 404, "v2"},
 }
 
 func TestServeVersionHeaderOnEveryResponse(t *testing.T) {
@@ -306,7 +323,10 @@ func TestServeVersionHeaderOnEveryResponse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, _ := ts.get(t, tc.method, tc.path, tc.headers...)
 			assertStatus(t, resp, tc.status)
-			assertHeader(t, resp, "Skewless-Version", "v2")
+			assertHeader(t, resp, "Skewless-Version", tc.version)
+			if _, ok := resp.Header["Skewless-Version"]; !ok && tc.version != "" {
+				t.Errorf("no Skewless-Version")
+			}
 		})
 	}
 	t.Run("events", func(t *testing.T) {
@@ -323,11 +343,11 @@ func TestServeVersionHeaderOnEveryResponse(t *testing.T) {
 
 func TestServeMethodNotAllowed(t *testing.T) {
 	ts := startServer(t, testConfig(t, buildsWith(t, fixtures, "v1")))
-	for _, method := range []string{"POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE"} {
+	for _, method := range []string{"POST", "PUT", "DELETE", "PATCH", "TRACE"} {
 		for _, p := range []string{"/", viteV1Entry, "/about", "/missing.png", "/_skewless/version"} {
 			resp, body := ts.get(t, method, p)
 			assertStatus(t, resp, 405)
-			assertHeader(t, resp, "Allow", allowGetHead)
+			assertHeader(t, resp, "Allow", allowMethods)
 			assertHeader(t, resp, "Skewless-Version", "v1")
 			assertNotIndex(t, resp, body)
 		}
@@ -417,7 +437,7 @@ func TestServeConditional(t *testing.T) {
 				assertStatus(t, resp, tc.status)
 				assertHeader(t, resp, "ETag", etag)
 				assertHeader(t, resp, "Cache-Control", full.Header.Get("Cache-Control"))
-				assertHeader(t, resp, "Skewless-Version", "v1")
+				assertHeader(t, resp, "Skewless-Version", versionUnlessImmutable(resp, "v1"))
 				if tc.status == 304 && body != "" {
 					t.Errorf("304 with a body of %d bytes", len(body))
 				}
@@ -467,7 +487,7 @@ func TestServeRange(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := ts.get(t, "GET", viteV1Report, tc.headers(etag, lastMod)...)
 			assertStatus(t, resp, tc.status)
-			assertHeader(t, resp, "Skewless-Version", "v1")
+			assertHeader(t, resp, "Skewless-Version", versionUnlessImmutable(resp, "v1"))
 			assertHeader(t, resp, "Content-Encoding", "")
 			switch tc.status {
 			case 206:
@@ -835,7 +855,7 @@ func TestServeLiveBuildAfterDeploy(t *testing.T) {
 				resp, body := ts.get(t, "GET", p)
 				assertStatus(t, resp, 200)
 				assertHeader(t, resp, "Cache-Control", ccImmutable)
-				assertHeader(t, resp, "Skewless-Version", tc.new)
+				assertHeader(t, resp, "Skewless-Version", "")
 				if body != string(fixtureFileBytes(t, tc.src, tc.old, p)) {
 					t.Errorf("%s: body differs from %s's file", p, tc.old)
 				}

@@ -26,9 +26,10 @@ const (
 	outNotAllowed                 // 405
 	outUnavailable                // 503: no current build yet
 	outNotModified                // 304
+	outPrecondFail                // 412
 )
 
-var outcomeNames = [...]string{"served", "fallback", "unknown", "retired", "not-found", "bad-request", "endpoint", "method-not-allowed", "unavailable", "not-modified"}
+var outcomeNames = [...]string{"served", "fallback", "unknown", "retired", "not-found", "bad-request", "endpoint", "method-not-allowed", "unavailable", "not-modified", "precondition-failed"}
 
 func (o outcome) String() string { return outcomeNames[o] }
 

@@ -99,7 +99,7 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 	defer stopMetrics()
 	app := newApp(s)
 	errc := make(chan error, 1)
-	go func() { errc <- app.Listener(newTimeoutListener(ln, cfg.timeout())) }()
+	go func() { errc <- app.Listener(newTimeoutListener(ln, cfg.timeout(), cfg.sendTimeoutOrDefault())) }()
 	log.Info("listening", zap.String("addr", ln.Addr().String()), zap.String("builds", cfg.Builds))
 	if hooks.listening != nil {
 		hooks.listening(ln.Addr())

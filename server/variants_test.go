@@ -10,8 +10,9 @@ package main
 //     answer on the way is one representation: its Content-Encoding, ETag
 //     and body agree, the body decodes to the file, and Vary is the same
 //     before and after (RFC 9110 §12.5.5: a cache keys on it);
-//   - every ETag the file had revalidates after the swap (§13.1.2: all
-//     decode to the same bytes).
+//   - after the swap, only the tag of the representation a request
+//     selects revalidates (§8.8.3, §13.1.2): a cache holding the fast gzip
+//     or the identity bytes gets the brotli bytes it asks for, not a 304.
 
 import (
 	"os"
@@ -99,7 +100,11 @@ func TestVariantsSwapInWhileServing(t *testing.T) {
 	tags[resp.Header.Get("ETag")] = true
 	for tag := range tags {
 		resp, _ := ts.get(t, "GET", p, "Accept-Encoding: br", "If-None-Match: "+tag)
-		assertStatus(t, resp, 304)
+		want := 200
+		if strings.HasSuffix(tag, `.br"`) {
+			want = 304
+		}
+		assertStatus(t, resp, want)
 	}
 }
 
