@@ -35,7 +35,7 @@ type serveConfig struct {
 	// TrustProxy are the peers whose X-Forwarded-For names the client in
 	// access lines. Default: none.
 	TrustProxy prefixList
-	Cluster     clusterConfig // --redis, --cluster, --barrier-timeout: cluster mode. Default: off.
+	Cluster    clusterConfig // --redis, --cluster, --barrier-timeout: cluster mode. Default: off.
 
 	// immutable is Immutable compiled by validate.
 	immutable manifest.Globs
