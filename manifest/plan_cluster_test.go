@@ -276,9 +276,16 @@ var planClusterCases = []planCase{
 			s.Adopt, s.AdoptAt = map[string]int{"c": 0}, planNow
 			return s
 		}(),
-		folders: map[string]folderView{"b": appeared(2), "c": appeared(3)},
+		folders: map[string]folderView{"b": appeared(2), "c": settled(3)},
 		load:    []string{"c"},
 		served:  "",
+	},
+	{
+		name: "the proposed build's folder arriving here is a drop: it settles before it loads",
+		state: clustered(proposedH(), map[string]memo{"v1": loadedAt(1), "v2": loadedAt(2)}, "v2",
+			inst("b", "v3=d3"), inst("c", "v3=d3")),
+		folders: map[string]folderView{"v1": settled(1), "v2": settled(2), "v3": appeared(3)},
+		served:  "v2",
 	},
 	{
 		name: "... once the cluster has a current build, a folder found beside it is live",

@@ -66,6 +66,9 @@ func (p *planner) loadServe(v string, f folderView) {
 	if f.Dirty || (m.Tried && m.TriedFP == f.FP) {
 		return // changing: wait until it settles; or this tree was tried
 	}
+	if !f.Settled && !p.s.Hist.decided(v) {
+		return // the cluster's proposed build, arriving here: a drop, it settles first
+	}
 	p.start(v, f.FP, loadServe, 0)
 }
 

@@ -137,16 +137,24 @@ func (m *member) reconnected() {
 	m.mu.Unlock()
 }
 
+// rereadEvery is how many heartbeats apart the state is read again even
+// without news: the safety net for a notice lost without a reconnection,
+// and how data put under the keys by hand is noticed.
+const rereadEvery = 5
+
 func (m *member) heartbeat(ctx context.Context) {
 	defer m.wg.Done()
 	t := time.NewTicker(m.s.cfg.Heartbeat)
 	defer t.Stop()
-	for {
+	for beats := 1; ; beats++ {
 		m.beat(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if beats%rereadEvery == 0 {
+				m.signal()
+			}
 		case <-m.kick:
 		}
 	}
