@@ -94,7 +94,10 @@ func newLoop(ctx context.Context, r *Registry, store StateStore, own bool, w *wa
 func (l *loop) learn(h *History) {
 	l.known, l.startSeq = true, h.Seq
 	l.s = l.s.withHistory(h, l.s.mark(h))
-	if h.Current == "" && (h.Proposed == nil || l.cluster == nil) {
+	// A cluster's instance that starts while another's first build waits
+	// for the barrier adopts too: its folders are no new deploys, and they
+	// turn live beside whichever build the cluster settles on.
+	if h.Current == "" {
 		l.s.Adopt, l.s.AdoptAt = adoptionOrder(h, l.folders), time.Now()
 	}
 	for _, v := range slices.Sorted(maps.Keys(l.folders)) {
@@ -107,7 +110,7 @@ func (l *loop) learn(h *History) {
 func adoptionOrder(h *History, found map[string]folderView) map[string]int {
 	var vs []string
 	for v := range found {
-		if !h.decided(v) && h.StateOf(v) != Retired {
+		if !h.decided(v) && !h.proposed(v) && h.StateOf(v) != Retired {
 			vs = append(vs, v)
 		}
 	}

@@ -278,3 +278,68 @@ func servingOnly(t *testing.T, nodes []*clusterNode, v string, during time.Durat
 }
 
 func (n *clusterNode) String() string { return fmt.Sprintf("instance %s (%s)", n.base, n.dir) }
+
+// startAll starts n instances, each on a builds folder of its own holding
+// copies of builds (buildsOf).
+func (c *testCluster) startAll(t *testing.T, n int, builds ...string) []*clusterNode {
+	t.Helper()
+	var nodes []*clusterNode
+	for range n {
+		nodes = append(nodes, c.start(t, buildsOf(t, builds...)))
+	}
+	return nodes
+}
+
+// waitAgreed waits until every instance is healthy serving the same build
+// and returns it.
+func (c *testCluster) waitAgreed(t *testing.T, within time.Duration) string {
+	t.Helper()
+	var v string
+	eventually(t, within, "every instance serves the same build", func() bool {
+		v = ""
+		for i, n := range c.nodes {
+			code, got := n.health(t)
+			if code != 200 || (i > 0 && got != v) {
+				return false
+			}
+			v = got
+		}
+		return true
+	})
+	return v
+}
+
+// switchSpreadOf is the time between the first and the last of nodes
+// switching to the build each serves now, by each one's own record.
+func switchSpreadOf(t *testing.T, nodes []*clusterNode) time.Duration {
+	t.Helper()
+	var first, last time.Time
+	for _, n := range nodes {
+		at := n.switchedAt(t)
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	return last.Sub(first)
+}
+
+// noPanic checks that no instance panicked or exited.
+func (c *testCluster) noPanic(t *testing.T) {
+	t.Helper()
+	for _, n := range c.nodes {
+		select {
+		case <-n.exited:
+			if n.cmd.ProcessState != nil && n.cmd.ProcessState.Sys().(syscall.WaitStatus).Signaled() {
+				continue // killed by the test
+			}
+			t.Errorf("%s exited:\n%s", n, n.logs.String())
+		default:
+		}
+		if strings.Contains(n.logs.String(), "panic") {
+			t.Errorf("%s logged a panic:\n%s", n, n.logs.String())
+		}
+	}
+}

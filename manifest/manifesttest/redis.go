@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,15 +40,23 @@ func StartRedis(t testing.TB) *Redis {
 		}
 		t.Skip("redis-server is not installed")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := &Redis{Port: port, bin: bin, dir: t.TempDir()}
-	if err := r.Start(); err != nil {
-		t.Fatal(err)
+	r := &Redis{bin: bin, dir: t.TempDir()}
+	// A free port may be taken by another process before redis-server
+	// binds it (parallel tests): then another port.
+	for attempt := 1; ; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		err = r.Start()
+		if err == nil {
+			break
+		}
+		if attempt == 5 || !strings.Contains(err.Error(), "Address already in use") {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(r.Stop)
 	return r
