@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, vet, the Go suite (HTTP, deploy and browser
-# tests; the browser tests need Debian's chromium, installed here when
-# missing), and a short run of each fuzz target.
+# tests; the browser, nginx and cluster tests need Debian's chromium, nginx
+# and redis-server, installed here when missing), and a short run of each
+# fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_chromium() {
-  command -v chromium >/dev/null 2>&1 && return
+# Debian packages the tests run for real: chromium (browser tests), nginx
+# (behind a proxy, the cluster's load balancer), redis-server (cluster mode).
+need_packages() {
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ ${#missing[@]} -eq 0 ] && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "--- installing chromium (browser tests)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "--- installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "chromium is missing: install Debian's chromium package (apt-get install chromium)" >&2
+    echo "missing: ${missing[*]}: install these Debian packages (apt-get install ${missing[*]})" >&2
     [ -z "${CI:-}" ] || exit 1
   fi
 }
@@ -26,7 +33,7 @@ fi
 echo "--- go vet"
 go vet ./...
 
-need_chromium
+need_packages
 
 echo "--- go test"
 log=$(mktemp)
