@@ -343,3 +343,14 @@ func (c *testCluster) noPanic(t *testing.T) {
 		}
 	}
 }
+
+// decisions is the instance's log without its access lines, for a failure.
+func (n *clusterNode) decisions() string {
+	var out []string
+	for _, l := range strings.Split(n.logs.String(), "\n") {
+		if !strings.Contains(l, `"msg":"request"`) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -70,8 +70,7 @@ func TestClusterChurnThroughLoadBalancer(t *testing.T) {
 	if st.Failed() > 0 {
 		for _, n := range nodes {
 			_, body := do(t, "GET", n.base+"/_skewless/version")
-			t.Logf("%s: %s", n.base, body)
-			t.Logf("%s", n.logs.String())
+			t.Logf("%s: %s\n%s", n.base, body, n.decisions())
 		}
 	}
 	for _, v := range churncheck.Versions {
