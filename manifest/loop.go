@@ -3,6 +3,7 @@ package manifest
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -41,6 +42,14 @@ type loop struct {
 	startSeq uint64
 	started  time.Time
 	startup  bool // StartupDone closed
+
+	// cluster is the store in cluster mode (nil otherwise).
+	cluster ClusterStore
+	// known: the state was read. A cluster instance that could not read
+	// it at start (Redis down, foreign data) decides nothing until it can.
+	known bool
+	// storeErr is the last store error logged, so an outage is said once.
+	storeErr string
 }
 
 // loadDone is a load's report.
@@ -50,6 +59,7 @@ type loadDone struct {
 	build   *Build
 	err     error
 	sum     Summary
+	digest  string
 }
 
 func newLoop(ctx context.Context, r *Registry, store StateStore, own bool, w *watcher, h *History, found map[string]folderEvent) *loop {
@@ -57,35 +67,55 @@ func newLoop(ctx context.Context, r *Registry, store StateStore, own bool, w *wa
 	l := &loop{reg: r, cfg: r.cfg, log: r.log, store: store, ownStore: own, w: w,
 		folders: map[string]folderView{}, builds: map[string]*Build{}, staged: map[uint64]*Build{},
 		loads: map[uint64]context.CancelFunc{}, loadc: make(chan loadDone), loadCtx: ctx,
-		retired: map[string]retiredPaths{}, startSeq: h.Seq, started: now}
-	l.s = planState{Hist: h, Mem: map[string]memo{}, SeenSeq: h.Seq, Grace: r.cfg.Grace, Keep: r.cfg.Keep}
+		retired: map[string]retiredPaths{}, started: now, known: h != nil}
+	l.cluster, _ = store.(ClusterStore)
+	if h == nil {
+		h = newHistory()
+	}
+	l.s = planState{Hist: h, Mem: map[string]memo{}, Grace: r.cfg.Grace, Keep: r.cfg.Keep}
+	if l.cluster != nil {
+		l.s.Cluster = &clusterView{Self: l.cluster.Self(), Timeout: r.cfg.BarrierTimeout}
+	}
 	var names []string
 	for v, ev := range found {
 		l.folders[v] = folderView{FP: ev.fp, ModTime: ev.modTime}
 		names = append(names, v)
 	}
 	sort.Strings(names)
-	if h.Current == "" {
-		l.s.Adopt, l.s.AdoptAt = adoptionOrder(h, found), now
-	}
 	r.log.Info("builds found", zap.String("dir", r.cfg.Dir), zap.Strings("builds", names), zap.String("current", h.Current))
-	for _, v := range names {
-		l.notePending(v)
+	if l.known {
+		l.learn(h)
 	}
 	return l
 }
 
+// learn takes the state read at start (or, in a cluster, first read once
+// Redis could be reached): what to adopt, which drops are pending.
+func (l *loop) learn(h *History) {
+	l.known, l.startSeq = true, h.Seq
+	l.s = l.s.withHistory(h, l.s.mark(h))
+	// A cluster's instance that starts while another's first build waits
+	// for the barrier adopts too: its folders are no new deploys, and they
+	// turn live beside whichever build the cluster settles on.
+	if h.Current == "" {
+		l.s.Adopt, l.s.AdoptAt = adoptionOrder(h, l.folders), time.Now()
+	}
+	for _, v := range slices.Sorted(maps.Keys(l.folders)) {
+		l.notePending(v)
+	}
+}
+
 // adoptionOrder ranks the folders a start without a current build tries:
 // those no decision placed, newest folder first.
-func adoptionOrder(h *History, found map[string]folderEvent) map[string]int {
+func adoptionOrder(h *History, found map[string]folderView) map[string]int {
 	var vs []string
 	for v := range found {
-		if st := h.StateOf(v); !h.decided(v) && st != Retired && st != Blocked {
+		if st := h.StateOf(v); !h.decided(v) && !h.proposed(v) && st != Retired && st != Blocked {
 			vs = append(vs, v)
 		}
 	}
 	sort.Slice(vs, func(i, j int) bool {
-		a, b := found[vs[i]].modTime, found[vs[j]].modTime
+		a, b := found[vs[i]].ModTime, found[vs[j]].ModTime
 		if !a.Equal(b) {
 			return a.After(b)
 		}
@@ -170,13 +200,23 @@ func (l *loop) loadFinished(d loadDone) {
 	if d.err == nil {
 		l.staged[d.id] = d.build
 	}
-	l.results = append(l.results, loadResult{ID: d.id, Version: d.version, Problems: Problems(d.err), Sum: d.sum})
+	l.results = append(l.results, loadResult{ID: d.id, Version: d.version, Problems: Problems(d.err), Sum: d.sum, Digest: d.digest})
 }
 
 // stateChanged follows a change another process made to the state.
 func (l *loop) stateChanged(ctx context.Context) {
 	h, err := l.store.Read(ctx)
 	switch {
+	case err == nil && !l.known:
+		l.storeErr = ""
+		l.log.Info("state read", zap.String("current", h.Current), zap.Uint64("seq", h.Seq))
+		l.learn(h)
+	case !l.known:
+		l.storeTrouble("cannot read the state; nothing is decided until it can be", err)
+	case errors.Is(err, ErrStoreUnavailable):
+		l.log.Debug("state unreachable; keeping the state in memory", zap.Error(err)) // the store said so, once
+	case errors.Is(err, ErrForeignState):
+		l.storeTrouble("state unusable; keeping the state in memory", err)
 	case errors.Is(err, ErrCorruptState):
 		l.log.Error("state file corrupt or lost; rewriting it from the state in memory", zap.Error(err))
 		if h, err := l.store.Update(ctx, func(*History) error { return nil }); err == nil {
@@ -185,6 +225,7 @@ func (l *loop) stateChanged(ctx context.Context) {
 	case err != nil:
 		l.log.Error("state file unusable; keeping the state in memory", zap.Error(err))
 	case h.Rev != l.s.Hist.Rev || h.Seq != l.s.Hist.Seq || h.Current != l.s.Hist.Current:
+		l.storeErr = ""
 		if h.Current != l.s.Hist.Current {
 			l.log.Info("activation in the state file", zap.String("version", h.Current),
 				zap.String("previous", l.s.Hist.Current), zap.Uint64("seq", h.Seq))
@@ -196,7 +237,11 @@ func (l *loop) stateChanged(ctx context.Context) {
 // step plans and applies the plan; it plans again when writing the state
 // met a change by another process, which may ask for more.
 func (l *loop) step(ctx context.Context) {
+	if !l.known {
+		return // a cluster's state not read yet: nothing to decide from
+	}
 	for range 4 {
+		l.followCluster()
 		s, acts := plan(l.s, l.folders, l.results, time.Now())
 		l.results = nil
 		before := l.s.Hist
@@ -211,6 +256,7 @@ func (l *loop) step(ctx context.Context) {
 			break
 		}
 	}
+	l.reportCluster()
 	if !l.startup && len(l.loads) == 0 {
 		l.startup = true
 		close(l.reg.startup)
@@ -266,22 +312,28 @@ func (l *loop) loaded() []*Build {
 func (l *loop) write(ctx context.Context, before *History, ops []stateOp) bool {
 	var baseRev, baseSeq uint64
 	h, err := l.store.Update(ctx, func(fresh *History) error {
-		baseRev, baseSeq = fresh.Rev, fresh.Seq
+		baseRev, baseSeq = fresh.Rev, l.s.mark(fresh)
 		applyOps(fresh, ops, time.Now())
 		return nil
 	})
 	if err != nil {
-		l.log.Error("cannot record the state; the change is not made", zap.Strings("changes", opList(ops)), zap.Error(err))
-		l.s = l.s.withHistory(before, before.Seq)
+		if errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrForeignState) {
+			// Made again from the state once the store can take it.
+			l.storeTrouble("cannot record the state; the change waits", err, zap.Strings("changes", opList(ops)))
+		} else {
+			l.log.Error("cannot record the state; the change is not made", zap.Strings("changes", opList(ops)), zap.Error(err))
+		}
+		l.s = l.s.withHistory(before, l.s.mark(before))
 		return false
 	}
+	l.storeErr = ""
 	foreign := baseRev != before.Rev
-	if baseSeq != before.Seq {
+	if baseSeq != l.s.mark(before) {
 		// Another process activated a build meanwhile: a decision this
 		// process did not make, counted by the next plan.
-		l.s = l.s.withHistory(h, before.Seq)
+		l.s = l.s.withHistory(h, l.s.mark(before))
 	} else {
-		l.s = l.s.withHistory(h, h.Seq)
+		l.s = l.s.withHistory(h, l.s.mark(h))
 	}
 	for _, op := range ops {
 		l.logOp(op, h)
@@ -338,6 +390,7 @@ func (l *loop) startLoad(r loadReq) {
 			d.sum = SummaryOf(d.build)
 			paths = buildPaths(d.build)
 			d.sum.Paths = pathsDigest(encodePaths(paths))
+			d.digest = BuildDigest(d.build)
 		}
 		select {
 		case l.loadc <- d:
@@ -371,9 +424,12 @@ func (l *loop) sortedLive() []*Build {
 		}
 		return strings.Compare(b, a)
 	})
-	out := make([]*Build, len(vs))
+	out := make([]*Build, len(vs), len(vs)+1)
 	for i, v := range vs {
 		out[i] = l.builds[v]
+	}
+	if b := l.awaited(); b != nil {
+		out = append(out, b)
 	}
 	return out
 }

@@ -30,6 +30,7 @@ type loadResult struct {
 	Version  string
 	Problems []string // nil: a good load
 	Sum      Summary
+	Digest   string // BuildDigest of a good load
 }
 
 // memo is what the planner knows of one build's loads.
@@ -43,6 +44,12 @@ type memo struct {
 	Tried    bool   // a load at TriedFP finished (Problems says how)
 	TriedFP  Fingerprint
 	Problems []string
+	// Digest and Sum describe the good load installed (cluster mode:
+	// what this instance reports, and proposes).
+	Digest string
+	Sum    Summary
+	// Rank is a loadAdopt's place in the adoption order (0: newest).
+	Rank int
 }
 
 // planState is what the planner decides from besides its inputs. The loop
@@ -55,14 +62,21 @@ type planState struct {
 	// another process makes. A drop activates only if its number is still
 	// the newest when its load ends.
 	Decision uint64
-	SeenSeq  uint64 // Hist.Seq when decisions were last counted
-	NextID   uint64
+	// SeenSeq is the decision mark (Hist.Seq; in a cluster,
+	// Hist.Decisions) when decisions were last counted.
+	SeenSeq uint64
+	NextID  uint64
 	// Adopt ranks (0: newest) the folders a first start without a current
 	// build tries, one at a time until one is valid.
 	Adopt   map[string]int
 	AdoptAt time.Time
 	Grace   time.Duration
 	Keep    int
+	// Cluster is nil for a server on its own; in cluster mode, the other
+	// instances as the store last saw them (plancluster.go).
+	Cluster *clusterView
+	// Verdict is the barrier's last answer on the proposed build.
+	Verdict barrierVerdict
 }
 
 // actions is what the loop does after a plan.
@@ -98,8 +112,8 @@ func plan(s planState, folders map[string]folderView, loads []loadResult, now ti
 	p := &planner{s: s, folders: folders, now: now}
 	p.s.Mem = maps.Clone(s.Mem)
 	p.s.Adopt = maps.Clone(s.Adopt)
-	if p.s.Hist.Seq != p.s.SeenSeq {
-		p.s.Decision++ // another process activated a build
+	if p.s.mark(p.s.Hist) != p.s.SeenSeq {
+		p.s.Decision++ // another process activated (in a cluster: proposed) a build
 	}
 	for _, r := range loads {
 		p.finished(r)
@@ -107,10 +121,14 @@ func plan(s planState, folders map[string]folderView, loads []loadResult, now ti
 	p.vanished()
 	p.startLoads()
 	p.passOver()
+	if p.clustered() {
+		p.propose()
+		p.barrier()
+	}
 	p.serve()
 	p.retire()
 	p.unload()
-	p.s.SeenSeq = p.s.Hist.Seq
+	p.s.SeenSeq = p.s.mark(p.s.Hist)
 	return p.s, p.acts
 }
 
@@ -151,13 +169,16 @@ func (p *planner) finished(r loadResult) {
 	m.Tried, m.TriedFP, m.Problems = true, m.LoadFP, r.Problems
 	hadGood := m.Loaded
 	if r.Problems == nil {
-		m.Loaded, m.LoadedFP = true, m.LoadFP
+		m.Loaded, m.LoadedFP, m.Digest, m.Sum = true, m.LoadFP, r.Digest, r.Sum
 		p.acts.Install = append(p.acts.Install, r.ID)
 	}
 	p.s.Mem[v] = m
-	if r.Problems == nil {
+	switch {
+	case p.clustered():
+		p.loadedCluster(v, m, r)
+	case r.Problems == nil:
 		p.loaded(v, m, r.Sum)
-	} else {
+	default:
 		p.failed(v, hadGood, r.Problems)
 	}
 	delete(p.s.Adopt, v) // an adopted folder is tried once; a change later is a deploy
@@ -208,7 +229,9 @@ func (p *planner) failed(v string, hadGood bool, problems []string) {
 func (p *planner) vanished() {
 	h := p.s.Hist
 	for _, v := range slices.Sorted(maps.Keys(h.Builds)) {
-		if p.present(v) {
+		if p.present(v) || p.clustered() {
+			// In a cluster a folder gone here is this instance's loss,
+			// not the cluster's: it reports it and stops serving it.
 			continue
 		}
 		switch p.s.Hist.StateOf(v) {

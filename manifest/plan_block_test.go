@@ -123,7 +123,7 @@ func TestBlock(t *testing.T) {
 func TestAdoptionSkipsBlocked(t *testing.T) {
 	h := newHistory()
 	_ = h.Block("b", "", planNow)
-	order := adoptionOrder(h, map[string]folderEvent{"a": {modTime: planNow}, "b": {modTime: planNow.Add(time.Hour)}})
+	order := adoptionOrder(h, map[string]folderView{"a": {ModTime: planNow}, "b": {ModTime: planNow.Add(time.Hour)}})
 	if _, ok := order["b"]; ok || len(order) != 1 {
 		t.Errorf("adoption order %v, want only a", order)
 	}

@@ -3,6 +3,7 @@ package manifest
 import (
 	"maps"
 	"slices"
+	"time"
 )
 
 // buildRole is what the planner does with a present folder.
@@ -18,6 +19,8 @@ const (
 func (p *planner) roleOf(v string) buildRole {
 	h := p.s.Hist
 	switch {
+	case h.proposed(v):
+		return roleServe // the cluster waits for it: load it
 	case (h.StateOf(v) == Retired || h.StateOf(v) == Blocked) && v != h.Current:
 		return roleNone
 	case h.decided(v):
@@ -63,6 +66,9 @@ func (p *planner) loadServe(v string, f folderView) {
 	if f.Dirty || (m.Tried && m.TriedFP == f.FP) {
 		return // changing: wait until it settles; or this tree was tried
 	}
+	if !f.Settled && !p.s.Hist.decided(v) {
+		return // the cluster's proposed build, arriving here: a drop, it settles first
+	}
 	p.start(v, f.FP, loadServe, 0)
 }
 
@@ -103,6 +109,9 @@ func (p *planner) start(v string, fp Fingerprint, why loadWhy, decision uint64) 
 	p.s.NextID++
 	m := p.s.Mem[v]
 	m.LoadID, m.LoadFP, m.Why, m.Decision = p.s.NextID, fp, why, decision
+	if why == loadAdopt {
+		m.Rank = p.s.Adopt[v]
+	}
 	p.s.Mem[v] = m
 	p.acts.Load = append(p.acts.Load, loadReq{ID: p.s.NextID, Version: v, FP: fp})
 }
@@ -120,7 +129,7 @@ func (p *planner) restart(v string, fp Fingerprint) {
 func (p *planner) passOver() {
 	for _, v := range slices.Sorted(maps.Keys(p.s.Mem)) {
 		m := p.s.Mem[v]
-		if m.LoadID != 0 && m.Why == loadDeploy && m.Decision < p.s.Decision && !p.s.Hist.decided(v) {
+		if m.LoadID != 0 && m.Why == loadDeploy && m.Decision < p.s.Decision && !p.s.Hist.decided(v) && !p.s.Hist.proposed(v) {
 			p.do(stateOp{kind: opPassOver, version: v, why: "a later decision chose another build"})
 		}
 	}
@@ -131,7 +140,9 @@ func (p *planner) passOver() {
 func (p *planner) retire() {
 	var live []Superseded
 	for v, r := range p.s.Hist.Builds {
-		if v != p.s.Served && p.present(v) && p.s.Hist.StateOf(v) == Live {
+		// In a cluster the policy is the cluster's: every instance
+		// retires the same builds, whether its own folder has them or not.
+		if v != p.s.Served && (p.present(v) || p.clustered()) && p.s.Hist.StateOf(v) == Live {
 			live = append(live, Superseded{Version: v, At: r.Superseded})
 		}
 	}
@@ -139,7 +150,14 @@ func (p *planner) retire() {
 	for _, v := range due {
 		p.do(stateOp{kind: opRetire, version: v, why: "grace or --keep"})
 	}
-	p.acts.Wake = next
+	p.wakeAt(next)
+}
+
+// wakeAt asks the loop to plan again at t, or earlier.
+func (p *planner) wakeAt(t time.Time) {
+	if !t.IsZero() && (p.acts.Wake.IsZero() || t.Before(p.acts.Wake)) {
+		p.acts.Wake = t
+	}
 }
 
 // serve chooses the build published as current: the history's once it is
@@ -147,6 +165,10 @@ func (p *planner) retire() {
 // build activated by another process is loading).
 func (p *planner) serve() {
 	h := p.s.Hist
+	if p.clustered() {
+		p.serveCluster()
+		return
+	}
 	switch {
 	case h.Current != "" && p.s.Mem[h.Current].Loaded:
 		p.s.Served = h.Current
@@ -161,7 +183,7 @@ func (p *planner) unload() {
 	h := p.s.Hist
 	for _, v := range slices.Sorted(maps.Keys(p.s.Mem)) {
 		m := p.s.Mem[v]
-		if st := h.StateOf(v); !m.Loaded || v == p.s.Served || (h.decided(v) && st != Retired && st != Blocked) {
+		if st := h.StateOf(v); !m.Loaded || v == p.s.Served || (h.decided(v) && st != Retired && st != Blocked) || p.waiting(v, m) {
 			continue
 		}
 		m.Loaded = false

@@ -16,11 +16,13 @@ const (
 	opProblems                    // a served or ready build's folder turned invalid; its last good load serves
 	opContent                     // a build was loaded again: its size and paths, nothing wrong
 	opForget                      // the folder of a build never served is gone
+	opPropose                     // cluster: a build waits for the barrier (replacing an older proposal)
+	opBarrier                     // cluster: the barrier passed; the proposed build is current
 )
 
 var opNames = [...]string{opDeploy: "deploy", opActivate: "activate", opSupersede: "supersede", opRetire: "retire",
 	opFallback: "fallback", opPassOver: "pass-over", opInvalid: "invalid", opProblems: "problems",
-	opContent: "content", opForget: "forget"}
+	opContent: "content", opForget: "forget", opPropose: "propose", opBarrier: "barrier"}
 
 func (k opKind) String() string { return opNames[k] }
 
@@ -32,10 +34,17 @@ type stateOp struct {
 	version  string
 	sum      Summary
 	problems []string
-	ifSeq    uint64    // opDeploy: activate only if no activation happened since
+	ifSeq    uint64    // opDeploy: activate only if no activation happened since (opPropose: no proposal)
 	at       time.Time // opSupersede: when it counts as superseded
 	next     string    // opFallback: the build that takes over
 	why      string    // for the log
+
+	// Cluster mode.
+	digest   string        // opPropose, opBarrier: the build's content
+	decision uint64        // opBarrier: the proposal it carries out
+	timeout  time.Duration // opPropose: the barrier's deadline after now
+	by       string        // opPropose: the proposing instance
+	adopt    bool          // opPropose: a first start's folder, only if nothing else was proposed
 }
 
 // applyOps applies ops to h in order, at now.
@@ -80,7 +89,40 @@ func applyOp(h *History, op stateOp, now time.Time) {
 		h.SetContent(v, op.sum)
 	case opForget:
 		h.Forget(v)
+	case opPropose:
+		applyPropose(h, op, now)
+	case opBarrier:
+		applyBarrier(h, op, now)
 	}
+}
+
+// applyPropose proposes a build, unless it is placed already, or another
+// decision was made since the planner saw the state (the last decision
+// wins: a drop is then ready, a first start's folder waits).
+func applyPropose(h *History, op stateOp, now time.Time) {
+	v := op.version
+	switch {
+	case h.decided(v) || h.proposed(v):
+	case h.Decisions != op.ifSeq && op.adopt:
+	case h.Decisions != op.ifSeq:
+		h.PassOver(v, now)
+	case op.adopt && (h.Current != "" || h.Proposed != nil):
+	default:
+		h.Propose(Proposal{Version: v, Digest: op.digest, Files: op.sum.Files, Bytes: op.sum.Bytes, Paths: op.sum.Paths,
+			Deadline: now.Add(op.timeout), By: op.by}, now)
+	}
+}
+
+// applyBarrier activates the proposal the barrier passed, if it is still
+// the one waiting (another instance may have activated it first, or a
+// later proposal replaced it).
+func applyBarrier(h *History, op stateOp, now time.Time) {
+	if p := h.Proposed; p == nil || p.Version != op.version || p.Decision != op.decision {
+		return
+	}
+	h.Activate(op.version, op.sum, now)
+	h.Builds[op.version].Digest = op.digest
+	h.Proposed = nil
 }
 
 // applyFallback retires a current build that cannot be served; the newest

@@ -13,7 +13,7 @@ import (
 func (l *loop) publish() {
 	h := l.s.Hist
 	s := &Snapshot{Current: l.builds[l.s.Served], Live: l.sortedLive(), Builds: l.statuses(),
-		retired: l.pathSets(Retired), blocked: l.pathSets(Blocked)}
+		retired: l.pathSets(Retired), blocked: l.pathSets(Blocked), Cluster: l.clusterStatus()}
 	if r := h.Builds[l.s.Served]; r != nil && s.Current != nil {
 		s.Seq = r.Seq
 	}

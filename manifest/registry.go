@@ -48,6 +48,11 @@ type RegistryConfig struct {
 	// HistoryPoll is how often the state file is checked for changes made
 	// by `skewless activate` when no event says so. Optional. Default: 1s.
 	HistoryPoll time.Duration
+	// BarrierTimeout is, in a cluster (a ClusterStore), how long a build
+	// this instance proposes waits for every live instance to load it;
+	// past it, it activates when at least half of them have it.
+	// Optional. Default: 60s.
+	BarrierTimeout time.Duration
 	// Log receives state changes. Optional. Default: no logging.
 	Log *zap.Logger
 	// Observer is told of the registry's work (for metrics).
@@ -86,6 +91,9 @@ func (c RegistryConfig) withDefaults() RegistryConfig {
 	}
 	if c.HistoryPoll <= 0 {
 		c.HistoryPoll = time.Second
+	}
+	if c.BarrierTimeout <= 0 {
+		c.BarrierTimeout = time.Minute
 	}
 	if c.Log == nil {
 		c.Log = zap.NewNop()
@@ -160,11 +168,18 @@ func (r *Registry) Start(ctx context.Context) error {
 		store, own = fs, true
 	}
 	h, err := store.Read(ctx)
-	if err != nil {
-		r.log.Error("state file unusable; rebuilding it from the build folders", zap.Error(err))
-	}
-	if h == nil {
-		h = newHistory()
+	if errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrForeignState) {
+		// A cluster's state that cannot be read yet: the loop reads it
+		// once the store can (h stays nil: unknown, not empty).
+		r.log.Error("cannot read the cluster's state; nothing serves until it can be read", zap.Error(err))
+		h = nil
+	} else {
+		if err != nil {
+			r.log.Error("state file unusable; rebuilding it from the build folders", zap.Error(err))
+		}
+		if h == nil {
+			h = newHistory()
+		}
 	}
 	if err == nil {
 		h = r.recordPolicy(ctx, store, h)

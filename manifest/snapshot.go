@@ -15,6 +15,9 @@ type Snapshot struct {
 	Live []*Build
 	// Builds lists every known build, newest activation first.
 	Builds []BuildStatus
+	// Cluster is the cluster as this instance sees it (nil: not in a
+	// cluster).
+	Cluster *ClusterStatus
 	// retired are the non-HTML paths of retired builds, the most recently
 	// retired first; blocked likewise for blocked builds.
 	retired, blocked []retiredPaths

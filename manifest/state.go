@@ -31,6 +31,11 @@ type History struct {
 	// Policy is how the server that last started on the builds folder
 	// retires builds, so `status` can say when a live build retires.
 	Policy *Policy `json:"policy,omitempty"`
+	// Proposed is the build waiting for the cluster's barrier (cluster
+	// mode only): current once every live instance has loaded it.
+	Proposed *Proposal `json:"proposed,omitempty"`
+	// Decisions counts the cluster's proposals: the last one wins.
+	Decisions uint64 `json:"decisions,omitempty"`
 }
 
 // Policy is a server's retirement policy (--grace, --keep) and base, as
@@ -75,6 +80,10 @@ type Record struct {
 	// Paths is the digest of the build's non-HTML path list, which the
 	// store keeps apart (StateStore.SavePaths).
 	Paths string `json:"paths,omitempty"`
+	// Digest names the content the cluster activated under this version
+	// (cluster mode only): an instance whose folder holds other content
+	// does not serve it as current.
+	Digest string `json:"digest,omitempty"`
 	// Hashed is the hashed paths a state written before path lists kept
 	// inline; read for the retired marker, never written for a build
 	// whose path list is stored.
@@ -282,6 +291,9 @@ func decodeHistory(b []byte) (*History, error) {
 	if s.Current != "" && s.Builds[s.Current] == nil {
 		return newHistory(), fmt.Errorf("%w: current %q has no record", ErrCorruptState, s.Current)
 	}
+	if p := s.Proposed; p != nil && !ValidVersion(p.Version) {
+		return newHistory(), fmt.Errorf("%w: proposed build %q is not a version", ErrCorruptState, p.Version)
+	}
 	return s, nil
 }
 
@@ -296,6 +308,10 @@ func (s *History) clone() *History {
 	for v, r := range s.Builds {
 		rc := *r
 		c.Builds[v] = &rc
+	}
+	if s.Proposed != nil {
+		p := *s.Proposed
+		c.Proposed = &p
 	}
 	return &c
 }

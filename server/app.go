@@ -28,6 +28,7 @@ type server struct {
 	events  *hub
 	metrics *metrics
 	bodies  atomic.Pointer[snapshotBodies] // /_skewless/ JSON of the last snapshot asked about
+	cluster *manifest.RedisStore           // cluster mode's store (nil: not a cluster)
 	headers headerCache                    // response header values of the files served
 }
 
@@ -176,6 +177,11 @@ func sentEncoding(h *fasthttp.ResponseHeader) manifest.Encoding {
 // reports whether the answer may be cached for long.
 func (s *server) asset(c *fiber.Ctx, snap *manifest.Snapshot, p string) (outcome, bool) {
 	if snap.Current == nil {
+		// A cluster instance that lacks the cluster's current build still
+		// serves the files of the builds it has to the tabs that run them.
+		if f := snap.LiveFile(p); f != nil {
+			return s.writeFile(c, snap, f, outServed)
+		}
 		c.Set("Retry-After", "5")
 		return s.writeStatus(c, fiber.StatusServiceUnavailable, outUnavailable), false
 	}

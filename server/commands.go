@@ -58,10 +58,12 @@ func defaultVersion() string {
 }
 
 func runActivate(args []string) error {
-	fs := newFlagSet("activate", "VERSION --builds DIR")
+	fs := newFlagSet("activate", "VERSION (--builds DIR | --redis URL [--cluster NAME])")
 	var builds, base string
 	buildsFlag(fs, &builds)
 	builtBaseFlag(fs, &base)
+	var cluster clusterCommand
+	cluster.flags(fs, true)
 	pos, err := commandArgs(fs, args, "VERSION")
 	if err != nil {
 		return err
@@ -69,6 +71,9 @@ func runActivate(args []string) error {
 	v := pos[0]
 	if !manifest.ValidVersion(v) {
 		return usagef("%q is not a build version (letters, digits, '.', '_', '-'; starting with a letter or digit)", v)
+	}
+	if cluster.Redis != "" {
+		return cluster.activate(v)
 	}
 	if err := checkBuildsFolder(builds); err != nil {
 		return err
@@ -135,14 +140,19 @@ func followText(builds string, was manifest.State, sum manifest.Summary) string 
 }
 
 func runStatus(args []string) error {
-	fs := newFlagSet("status", "--builds DIR [--json]")
+	fs := newFlagSet("status", "(--builds DIR | --redis URL [--cluster NAME]) [--json]")
 	var builds, base string
 	var asJSON bool
 	buildsFlag(fs, &builds)
 	builtBaseFlag(fs, &base)
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	var cluster clusterCommand
+	cluster.flags(fs, false)
 	if _, err := commandArgs(fs, args); err != nil {
 		return err
+	}
+	if cluster.Redis != "" {
+		return cluster.status(asJSON)
 	}
 	if err := checkBuildsFolder(builds); err != nil {
 		return err

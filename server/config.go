@@ -40,6 +40,7 @@ type serveConfig struct {
 	// TLSCert and TLSKey are PEM files (certificate chain, private key):
 	// with both, the server speaks HTTPS. Default: none (plain HTTP).
 	TLSCert, TLSKey string
+	Cluster         clusterConfig // --redis, --cluster, --barrier-timeout: cluster mode. Default: off.
 
 	// immutable is Immutable compiled by validate.
 	immutable manifest.Globs
@@ -81,6 +82,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	baseFlag(fs, &cfg.Base)
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with --tls-key (reloaded on SIGHUP)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
+	clusterFlags(fs, &cfg.Cluster, true)
 	return fs
 }
 
@@ -119,6 +121,7 @@ func (c *serveConfig) validate() error {
 	if c.immutable, err = manifest.ParseGlobs(c.Immutable); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Cluster.validate())
 	return errors.Join(errs...)
 }
 

@@ -70,10 +70,14 @@ func (s *server) bodiesOf(snap *manifest.Snapshot) *snapshotBodies {
 	// Marshalling strings cannot fail.
 	b := &snapshotBodies{snap: snap, healthCode: fiber.StatusOK}
 	b.version, _ = json.Marshal(versionBody(snap))
-	if snap.Current == nil {
+	switch {
+	case snap.Current == nil && snap.Cluster != nil && snap.Cluster.Current != "":
+		b.healthCode = fiber.StatusServiceUnavailable
+		b.health, _ = json.Marshal(map[string]string{"status": "lacks the cluster's current build", "version": snap.Cluster.Current})
+	case snap.Current == nil:
 		b.healthCode = fiber.StatusServiceUnavailable
 		b.health, _ = json.Marshal(map[string]string{"status": "no current build"})
-	} else {
+	default:
 		b.health, _ = json.Marshal(map[string]string{"status": "ok", "version": snap.Version()})
 	}
 	s.bodies.Store(b)

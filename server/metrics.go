@@ -25,6 +25,7 @@ type metrics struct {
 	rescans     *prometheus.CounterVec
 	invalid     prometheus.Counter
 	loadSeconds prometheus.Gauge
+	activatedAt prometheus.Gauge
 }
 
 var _ manifest.Observer = (*metrics)(nil)
@@ -55,7 +56,10 @@ func newMetrics() *metrics {
 	m.loadSeconds = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "skewless_last_load_seconds", Help: "Time the last loaded build took to load.",
 	})
-	m.reg.MustRegister(req, m.bytes, m.activations, m.rescans, m.invalid, m.loadSeconds)
+	m.activatedAt = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "skewless_last_activation_timestamp_seconds", Help: "When this server last switched to a newly activated build (Unix time).",
+	})
+	m.reg.MustRegister(req, m.bytes, m.activations, m.rescans, m.invalid, m.loadSeconds, m.activatedAt)
 	return m
 }
 
@@ -74,6 +78,7 @@ func (m *metrics) follow(s *server) {
 		&buildStates{s.builds},
 		&openTabs{s.events.tabs, s.builds},
 	)
+	m.followCluster(s)
 }
 
 // Rescanned implements manifest.Observer.
@@ -111,7 +116,10 @@ func (b *buildStates) Collect(ch chan<- prometheus.Metric) {
 var _ prometheus.Collector = (*buildStates)(nil)
 
 // Activated implements manifest.Observer.
-func (m *metrics) Activated(string, uint64) { m.activations.Inc() }
+func (m *metrics) Activated(string, uint64) {
+	m.activations.Inc()
+	m.activatedAt.Set(float64(time.Now().UnixNano()) / 1e9)
+}
 
 // startMetrics serves /metrics on ln (listenMetrics), a listener of its
 // own: metrics are never on the public port. A nil ln: no metrics.

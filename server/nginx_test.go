@@ -30,6 +30,38 @@ const nginxConfTemplate = "../scripts/nginx/skewless.conf"
 // operators' configuration until the test ends, and returns its base URL.
 func startNginx(t *testing.T, upstream string) string {
 	t.Helper()
+	dir, port := t.TempDir(), freePort(t)
+	conf := nginxConf(t, nginxConfTemplate, [][2]string{
+		{"server 127.0.0.1:8080;", "server " + upstream + ";"},
+		{"listen 80;", "listen 127.0.0.1:" + port + ";"},
+		{"/var/cache/nginx/skewless", filepath.Join(dir, "cache")},
+	})
+	return runNginx(t, dir, port, conf)
+}
+
+// nginxConf reads a configuration operators are pointed to and makes a
+// test's substitutions in it, failing when one no longer applies.
+func nginxConf(t *testing.T, template string, subs [][2]string) string {
+	t.Helper()
+	tmpl, err := os.ReadFile(template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := string(tmpl)
+	for _, r := range subs {
+		if !strings.Contains(conf, r[0]) {
+			t.Fatalf("%s no longer holds %q, which this test replaces", template, r[0])
+		}
+		conf = strings.ReplaceAll(conf, r[0], r[1])
+	}
+	return conf
+}
+
+// runNginx runs nginx with conf (included in its http block), listening
+// on port, until the test ends, and returns its base URL once
+// /_skewless/health answers 200 through it.
+func runNginx(t *testing.T, dir, port, conf string) string {
+	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		bin = "/usr/sbin/nginx"
@@ -39,23 +71,6 @@ func startNginx(t *testing.T, upstream string) string {
 			}
 			t.Skip("nginx is not installed")
 		}
-	}
-	dir := t.TempDir()
-	tmpl, err := os.ReadFile(nginxConfTemplate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := freePort(t)
-	conf := string(tmpl)
-	for _, r := range [][2]string{
-		{"server 127.0.0.1:8080;", "server " + upstream + ";"},
-		{"listen 80;", "listen 127.0.0.1:" + port + ";"},
-		{"/var/cache/nginx/skewless", filepath.Join(dir, "cache")},
-	} {
-		if !strings.Contains(conf, r[0]) {
-			t.Fatalf("%s no longer holds %q, which this test replaces", nginxConfTemplate, r[0])
-		}
-		conf = strings.ReplaceAll(conf, r[0], r[1])
 	}
 	user := ""
 	if os.Geteuid() == 0 {

@@ -101,15 +101,24 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 		return err
 	}
 	defer ln.Close()
-	lock, err := manifest.LockServer(cfg.Builds)
-	if err != nil {
-		if metricsLn != nil {
-			metricsLn.Close()
-		}
-		return stateFolderError(cfg.Builds, err)
+	if metricsLn != nil {
+		defer metricsLn.Close()
 	}
-	defer lock.Release()
-	s, reg, loader, err := newServer(cfg, log, access, hooks)
+	if cfg.Cluster.Redis == "" { // a cluster's instances may share one folder
+		lock, err := manifest.LockServer(cfg.Builds)
+		if err != nil {
+			return stateFolderError(cfg.Builds, err)
+		}
+		defer lock.Release()
+	}
+	cluster, err := openCluster(cfg.Cluster, ln.Addr(), log)
+	if err != nil {
+		return err
+	}
+	if cluster != nil {
+		defer cluster.Close() // after the registry: the instance leaves the cluster last
+	}
+	s, reg, loader, err := newServer(cfg, log, access, hooks, cluster)
 	if err != nil {
 		if metricsLn != nil {
 			metricsLn.Close()
@@ -165,15 +174,19 @@ func openListeners(cfg serveConfig) (cert *certificate, ln, metricsLn net.Listen
 }
 
 // newServer makes the registry and the server over it (nothing started).
-func newServer(cfg serveConfig, log *zap.Logger, access *accessLog, hooks serveHooks) (*server, *manifest.Registry, *manifest.Loader, error) {
+func newServer(cfg serveConfig, log *zap.Logger, access *accessLog, hooks serveHooks, cluster *manifest.RedisStore) (*server, *manifest.Registry, *manifest.Loader, error) {
 	m := newMetrics()
 	loader := manifest.NewLoader(loaderConfig(cfg, log))
 	var bl manifest.BuildLoader = loader
 	if hooks.loader != nil {
 		bl = hooks.loader(bl)
 	}
+	var store manifest.StateStore // default: the builds folder's state file
+	if cluster != nil {
+		store = cluster
+	}
 	reg, err := manifest.NewRegistry(manifest.RegistryConfig{
-		Dir: cfg.Builds, Loader: bl,
+		Dir: cfg.Builds, Loader: bl, Store: store, BarrierTimeout: cfg.Cluster.BarrierTimeout,
 		Grace: cfg.Grace, Keep: cfg.Keep, Base: cfg.Base, Settle: cfg.Settle, Log: log.Named("builds"), Observer: m,
 	})
 	if err != nil {
@@ -186,7 +199,7 @@ func newServer(cfg serveConfig, log *zap.Logger, access *accessLog, hooks serveH
 		return nil, nil, nil, fmt.Errorf("prepare client helper: %w", err)
 	}
 	s := &server{cfg: cfg, builds: reg, log: log, access: access, client: helper,
-		events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: m}
+		events: newHub(reg, cfg.Heartbeat, cfg.MaxSSE), metrics: m, cluster: cluster}
 	m.follow(s)
 	return s, reg, loader, nil
 }
