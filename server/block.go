@@ -14,17 +14,19 @@ import (
 // runBlock declares a build unsafe: a running server stops serving its
 // files (404 blocked) and the tabs running it leave it.
 func runBlock(args []string) error {
-	fs := newFlagSet("block", "VERSION --builds DIR [--reason TEXT]")
+	fs := newFlagSet("block", "VERSION (--builds DIR | --redis URL [--cluster NAME]) [--reason TEXT]")
 	var builds, reason string
 	buildsFlag(fs, &builds)
 	fs.StringVar(&reason, "reason", "", "why the build is blocked (status shows it)")
+	var cluster clusterCommand
+	cluster.flags(fs, false)
 	pos, err := commandArgs(fs, args, "VERSION")
 	if err != nil {
 		return err
 	}
 	v := pos[0]
 	var already bool
-	err = updateBuild(builds, v, func(h *manifest.History) error {
+	err = updateBuild(cluster, builds, v, func(h *manifest.History) error {
 		if r := h.Builds[v]; r != nil && !r.Blocked.IsZero() {
 			already = true
 			return nil
@@ -48,9 +50,11 @@ func runBlock(args []string) error {
 
 // runUnblock lifts a block: the build is again what its times say.
 func runUnblock(args []string) error {
-	fs := newFlagSet("unblock", "VERSION --builds DIR")
+	fs := newFlagSet("unblock", "VERSION (--builds DIR | --redis URL [--cluster NAME])")
 	var builds string
 	buildsFlag(fs, &builds)
+	var cluster clusterCommand
+	cluster.flags(fs, false)
 	pos, err := commandArgs(fs, args, "VERSION")
 	if err != nil {
 		return err
@@ -58,7 +62,7 @@ func runUnblock(args []string) error {
 	v := pos[0]
 	var was bool
 	var now manifest.State
-	err = updateBuild(builds, v, func(h *manifest.History) error {
+	err = updateBuild(cluster, builds, v, func(h *manifest.History) error {
 		was = h.Unblock(v)
 		now = h.StateOf(v)
 		return nil
@@ -75,10 +79,14 @@ func runUnblock(args []string) error {
 }
 
 // updateBuild changes the state of builds under its lock, for a build the
-// folder has or the history knows.
-func updateBuild(builds, v string, fn func(h *manifest.History) error) error {
+// folder has or the history knows; with --redis, the cluster's state, for
+// a build the cluster knows.
+func updateBuild(cluster clusterCommand, builds, v string, fn func(h *manifest.History) error) error {
 	if !manifest.ValidVersion(v) {
 		return usagef("%q is not a build version (letters, digits, '.', '_', '-'; starting with a letter or digit)", v)
+	}
+	if cluster.Redis != "" {
+		return updateClusterBuild(cluster, v, fn)
 	}
 	if err := checkBuildsFolder(builds); err != nil {
 		return err
@@ -99,4 +107,21 @@ func updateBuild(builds, v string, fn func(h *manifest.History) error) error {
 		return fn(h)
 	})
 	return err
+}
+
+// updateClusterBuild is updateBuild on the cluster's state in Redis: its
+// instances follow within a second, as they do for a local state file.
+func updateClusterBuild(cluster clusterCommand, v string, fn func(h *manifest.History) error) error {
+	store, err := cluster.open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	_, err = store.Update(context.Background(), func(h *manifest.History) error {
+		if h.Builds[v] == nil {
+			return fmt.Errorf("no build %q in cluster %q (skewless status --redis URL lists its builds)", v, cluster.Name)
+		}
+		return fn(h)
+	})
+	return errForeign(err, store, cluster.clusterConfig)
 }

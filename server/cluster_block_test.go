@@ -1,0 +1,65 @@
+package main
+
+// Cluster mode: `block` and `unblock` with --redis (CONTRACT.md "Cluster
+// mode", "Blocked builds"). A build blocked on the cluster is blocked on
+// every instance: its own chunks answer 404 with the blocked marker and
+// every event stream names it; an instance that joins afterwards learns
+// it; `unblock` serves the build's chunks again everywhere.
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestClusterBlock(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, "--grace", "1h")
+	nodes := c.startAll(t, 2, "v1")
+	for _, n := range nodes {
+		n.waitServing(t, "v1", 30*time.Second)
+	}
+	for _, n := range nodes {
+		dropBuild(t, n.dir, fixtures+"/v2", "v2")
+	}
+	for _, n := range nodes {
+		n.waitServing(t, "v2", 20*time.Second)
+	}
+	stream := openStream(t, nodes[1].base)
+	stream.nextEvent(t, 5*time.Second) // the current version
+
+	if out, code := c.cli(t, "block", "v1", "--reason", "leaks tokens"); code != 0 {
+		t.Fatalf("block v1 --redis: exit %d\n%s", code, out)
+	}
+	blocked := func(base string) bool {
+		resp, _ := do(t, "GET", base+viteV1About)
+		return resp.StatusCode == 404 && resp.Header.Get("Skewless-Asset") == "blocked"
+	}
+	for _, n := range nodes {
+		eventually(t, 10*time.Second, n.base+" answers v1's chunk as blocked", func() bool { return blocked(n.base) })
+	}
+	if ev := stream.nextEvent(t, 5*time.Second); strings.Join(ev, "|") != `event: blocked|data: {"versions": ["v1"]}` {
+		t.Errorf("the stream's event after block: %q, want event: blocked naming v1", ev)
+	}
+	if rec := findBuild(c.status(t), "v1"); rec == nil || rec.BlockReason != "leaks tokens" {
+		t.Errorf("status --redis after block: v1 %+v, want blocked with its reason", rec)
+	}
+
+	joiner := c.start(t, buildsOf(t, "v2"))
+	joiner.waitServing(t, "v2", 20*time.Second)
+	eventually(t, 10*time.Second, "the joiner answers v1's chunk as blocked", func() bool { return blocked(joiner.base) })
+
+	if out, code := c.cli(t, "unblock", "v1"); code != 0 {
+		t.Fatalf("unblock v1 --redis: exit %d\n%s", code, out)
+	}
+	for _, n := range nodes {
+		eventually(t, 10*time.Second, n.base+" serves v1's chunk again", func() bool {
+			resp, _ := do(t, "GET", n.base+viteV1About)
+			return resp.StatusCode == 200
+		})
+	}
+	if out, code := c.cli(t, "block", "v9"); code == 0 || !strings.Contains(out, `no build "v9" in cluster`) {
+		t.Errorf("block of an unknown build: exit %d, %q", code, out)
+	}
+	c.noPanic(t)
+}
