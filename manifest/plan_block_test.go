@@ -128,3 +128,16 @@ func TestAdoptionSkipsBlocked(t *testing.T) {
 		t.Errorf("adoption order %v, want only a", order)
 	}
 }
+
+// TestBlockWithdrawsProposal: a build blocked while it waits for the
+// cluster's barrier never passes it.
+func TestBlockWithdrawsProposal(t *testing.T) {
+	h := newHistory()
+	h.Propose(Proposal{Version: "b"}, planNow)
+	if err := h.Block("b", "", planNow); err != nil {
+		t.Fatal(err)
+	}
+	if h.Proposed != nil || h.proposed("b") {
+		t.Errorf("proposal after blocking b: %+v, want none", h.Proposed)
+	}
+}

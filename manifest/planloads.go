@@ -19,10 +19,10 @@ const (
 func (p *planner) roleOf(v string) buildRole {
 	h := p.s.Hist
 	switch {
-	case h.proposed(v):
-		return roleServe // the cluster waits for it: load it
 	case (h.StateOf(v) == Retired || h.StateOf(v) == Blocked) && v != h.Current:
 		return roleNone
+	case h.proposed(v):
+		return roleServe // the cluster waits for it: load it
 	case h.decided(v):
 		return roleServe
 	}

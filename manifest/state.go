@@ -230,6 +230,9 @@ func (s *History) Block(v, reason string, now time.Time) error {
 	}
 	r := s.record(v)
 	r.Blocked, r.BlockReason = now, reason
+	if s.proposed(v) { // a blocked build never passes the cluster's barrier
+		s.Proposed = nil
+	}
 	return nil
 }
 

@@ -49,6 +49,9 @@ func TestClusterBlock(t *testing.T) {
 	joiner.waitServing(t, "v2", 20*time.Second)
 	eventually(t, 10*time.Second, "the joiner answers v1's chunk as blocked", func() bool { return blocked(joiner.base) })
 
+	if out, code := c.cli(t, "activate", "v1"); code == 0 || !strings.Contains(out, "v1 is blocked: unblock it first") {
+		t.Errorf("activate of a blocked build on the cluster: exit %d, %q; want it refused", code, out)
+	}
 	if out, code := c.cli(t, "unblock", "v1"); code != 0 {
 		t.Fatalf("unblock v1 --redis: exit %d\n%s", code, out)
 	}

@@ -62,6 +62,8 @@ func (c *clusterCommand) activate(v string) error {
 	h, err := store.Update(ctx, func(h *manifest.History) error {
 		prev, prevSeq, decision = h.Current, h.Seq, 0
 		switch {
+		case h.StateOf(v) == manifest.Blocked:
+			return fmt.Errorf("%s is blocked: unblock it first (skewless unblock %s --redis %s)", v, v, redactedURL(c.Redis))
 		case h.Current == v:
 		case len(live) == 0:
 			return activateAlone(h, v)
