@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,10 +57,16 @@ func commandArgs(fs *flag.FlagSet, args []string, names ...string) ([]string, er
 	return pos, nil
 }
 
-// usageLines are the argument summaries newFlagSet was given, by command.
-var usageLines = map[string]string{}
+// usageLines are the argument summaries newFlagSet was given, by command
+// name (string to string). A sync.Map: flag sets are made concurrently
+// (tests that build configs in parallel).
+var usageLines sync.Map
 
-func usageLine(fs *flag.FlagSet) string { return usageLines[fs.Name()] }
+func usageLine(fs *flag.FlagSet) string {
+	v, _ := usageLines.Load(fs.Name())
+	s, _ := v.(string)
+	return s
+}
 
 var (
 	reUndefined = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)

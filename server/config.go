@@ -167,7 +167,7 @@ func buildsFlag(fs *flag.FlagSet, dst *string) {
 
 func newFlagSet(name, args string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	usageLines[name] = args
+	usageLines.Store(name, args)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: skewless %s %s\n\nflags (each also from the environment variable SKEWLESS_<NAME>, e.g. SKEWLESS_BUILDS):\n", name, args)
 		fs.PrintDefaults()
