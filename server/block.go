@@ -93,6 +93,9 @@ func updateBuild(cluster clusterCommand, builds, v string, fn func(h *manifest.H
 	}
 	info, statErr := os.Stat(filepath.Join(builds, v))
 	present := statErr == nil && info.IsDir()
+	if h, _ := manifest.ReadHistory(builds); !present && h.Builds[v] == nil {
+		return fmt.Errorf("no build %q in %s", v, builds) // before the store: a failed command creates nothing
+	}
 	store, err := manifest.OpenFileStore(builds, manifest.FileStoreConfig{OnCorrupt: func(err error) {
 		fmt.Fprintf(os.Stderr, "warning: %v; rebuilt it\n", err)
 	}})

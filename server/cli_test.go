@@ -112,10 +112,15 @@ func TestCLIErrors(t *testing.T) {
 		{args: []string{"deploy", filepath.Join(builds, "v1"), "--builds", "out", "--version", "../x"}, code: 1, line: `skewless deploy: version "../x" is not a valid build name (letters, digits, '.', '_', '-'; starting with a letter or digit)`},
 		{args: []string{"deploy", v2, "--builds", builds, "--version", "v1"}, code: 1, line: `skewless deploy: version already exists: ` + filepath.Join(builds, "v1") + ` is there already (deploy under another --version, or activate v1)`},
 		// activate
-		{args: []string{"activate"}, code: 2, line: `skewless activate: missing VERSION (usage: skewless activate VERSION --builds DIR)`},
+		{args: []string{"activate"}, code: 2, line: `skewless activate: missing VERSION (usage: skewless activate VERSION (--builds DIR | --redis URL [--cluster NAME]))`},
 		{args: []string{"activate", "v1"}, code: 1, line: `skewless activate: builds folder "./builds" does not exist; create it or pass --builds DIR`},
 		{args: []string{"activate", "../v1", "--builds", builds}, code: 2, line: `skewless activate: "../v1" is not a build version (letters, digits, '.', '_', '-'; starting with a letter or digit)`},
 		{args: []string{"activate", "v7", "--builds", builds}, code: 1, line: `skewless activate: no build "v7" in ` + builds + ` (skewless status --builds ` + builds + ` lists the builds)`},
+		// block, unblock; the cluster's commands
+		{args: []string{"block"}, code: 2, line: `skewless block: missing VERSION (usage: skewless block VERSION (--builds DIR | --redis URL [--cluster NAME]) [--reason TEXT])`},
+		{args: []string{"unblock", "v1"}, code: 1, line: `skewless unblock: builds folder "./builds" does not exist; create it or pass --builds DIR`},
+		{args: []string{"block", "v7", "--builds", builds}, code: 1, line: `skewless block: no build "v7" in ` + builds},
+		{args: []string{"activate", "v1", "--redis", "nope"}, code: 1, line: `skewless activate: redis URL: redis: invalid URL scheme: (want redis://HOST:PORT/DB)`},
 		// status, prune
 		{args: []string{"status", "--builds", "nope"}, code: 1, line: `skewless status: builds folder "nope" does not exist; create it or pass --builds DIR`},
 		{args: []string{"status", "--json=yes"}, code: 2, line: `skewless status: --json "yes": not true or false`},
