@@ -109,7 +109,7 @@ func TestCLIErrors(t *testing.T) {
 		{args: []string{"deploy", "dist", "--builds", "out"}, code: 1, line: `skewless deploy: build folder "dist" does not exist (give the folder your build tool wrote, e.g. dist)`},
 		{args: []string{"deploy", notFolder, "--builds", "out"}, code: 1, line: `skewless deploy: "` + notFolder + `" is not a folder (give the folder your build tool wrote, e.g. dist)`},
 		{args: []string{"deploy", broken, "--builds", "out", "--version", "v9"}, code: 1, line: `skewless deploy: build "v9" is not ready: index.html is missing`},
-		{args: []string{"deploy", filepath.Join(builds, "v1"), "--builds", "out", "--version", "../x"}, code: 1, line: `skewless deploy: version "../x" is not a valid build name (letters, digits, '.', '_', '-'; starting with a letter or digit)`},
+		{args: []string{"deploy", filepath.Join(builds, "v1"), "--builds", "out", "--version", "../x"}, code: 2, line: `skewless deploy: version "../x" is not a valid build name (letters, digits, '.', '_', '-'; starting with a letter or digit)`},
 		{args: []string{"deploy", v2, "--builds", builds, "--version", "v1"}, code: 1, line: `skewless deploy: version already exists: ` + filepath.Join(builds, "v1") + ` is there already (deploy under another --version, or activate v1)`},
 		// activate
 		{args: []string{"activate"}, code: 2, line: `skewless activate: missing VERSION (usage: skewless activate VERSION (--builds DIR | --redis URL [--cluster NAME]))`},

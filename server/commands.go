@@ -34,6 +34,8 @@ func runDeploy(args []string) error {
 	}
 	if version == "" {
 		version = defaultVersion()
+	} else if !manifest.ValidVersion(version) {
+		return usagef("version %q is not a valid build name (letters, digits, '.', '_', '-'; starting with a letter or digit)", version)
 	}
 	l := manifest.NewLoader(manifest.LoaderConfig{ReadyFile: ready, Base: base})
 	// The builds folder is made only for a valid build (Deploy creates
