@@ -9,12 +9,10 @@ package main
 // Skipped where caddy is not installed, unless CI is set.
 
 import (
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -56,37 +54,7 @@ func startCaddy(t *testing.T, upstream string) string {
 	}
 	cmd := exec.Command(bin, "run", "--config", file, "--adapter", "caddyfile")
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	base := "http://127.0.0.1:" + port
-	eventually(t, 15*time.Second, "caddy answers", func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("caddy exited:\n%s", out.String())
-		default:
-		}
-		resp, err := (&http.Client{Timeout: time.Second}).Get(base + "/_skewless/health")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	return base
+	return runProxy(t, "caddy", cmd, "http://127.0.0.1:"+port, func() string { return "" })
 }
 
 func TestBehindCaddy(t *testing.T) {

@@ -139,6 +139,12 @@ var httpClient = &http.Client{
 
 func do(t testing.TB, method, url string, headers ...string) (*http.Response, string) {
 	t.Helper()
+	return doWith(t, httpClient, method, url, headers...)
+}
+
+// doWith is do with client: each header is "Name: value".
+func doWith(t testing.TB, client *http.Client, method, url string, headers ...string) (*http.Response, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +153,7 @@ func do(t testing.TB, method, url string, headers ...string) (*http.Response, st
 		k, v, _ := strings.Cut(h, ":")
 		req.Header.Set(k, strings.TrimSpace(v))
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}

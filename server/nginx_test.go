@@ -98,6 +98,17 @@ http {
 		}
 	}
 	cmd := exec.Command(bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
+	return runProxy(t, "nginx", cmd, "http://127.0.0.1:"+port, func() string {
+		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return string(log)
+	})
+}
+
+// runProxy runs a reverse proxy's command until the test ends and returns
+// base once /_skewless/health answers 200 through it; errlog adds the
+// proxy's own log to the failure of one that exits.
+func runProxy(t *testing.T, name string, cmd *exec.Cmd, base string, errlog func() string) string {
+	t.Helper()
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -114,13 +125,11 @@ http {
 			<-exited
 		}
 	})
-	base := "http://127.0.0.1:" + port
 	client := &http.Client{Timeout: time.Second}
-	eventually(t, 10*time.Second, "nginx answers", func() bool {
+	eventually(t, 15*time.Second, name+" answers", func() bool {
 		select {
 		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx exited: %s\n%s", out.String(), log)
+			t.Fatalf("%s exited: %s\n%s", name, out.String(), errlog())
 		default:
 		}
 		resp, err := client.Get(base + "/_skewless/health")

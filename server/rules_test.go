@@ -181,18 +181,6 @@ func TestInspectRules(t *testing.T) {
 // getNoRedirect sends a request without following a redirect.
 func getNoRedirect(t *testing.T, method, url string, headers ...string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(k, strings.TrimSpace(v))
-	}
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	resp.Body.Close()
+	resp, _ := doWith(t, noRedirects, method, url, headers...)
 	return resp
 }
