@@ -181,6 +181,11 @@ func (p *planner) finished(r loadResult) {
 	default:
 		p.failed(v, hadGood, r.Problems)
 	}
+	if r.Problems != nil && m.Why == loadDeploy {
+		m := p.s.Mem[v]
+		m.Decision = 0 // its fix, when the folder changes, is a decision of its own
+		p.s.Mem[v] = m
+	}
 	delete(p.s.Adopt, v) // an adopted folder is tried once; a change later is a deploy
 }
 

@@ -212,3 +212,50 @@ func TestStateText(t *testing.T) {
 		t.Error("an unknown state name was accepted")
 	}
 }
+
+// TestActivateWhileDropSettles: the last explicit decision wins from the
+// moment a drop appears. An activate made while a dropped folder still
+// settles is the later decision: the drop, once loaded, is ready, not
+// current.
+func TestActivateWhileDropSettles(t *testing.T) {
+	s := state(v1v2(), map[string]memo{"v1": loadedAt(1), "v2": loadedAt(2)}, "v2")
+	folders := map[string]folderView{"v1": settled(1), "v2": settled(2), "v3": appeared(3)}
+	s, a := plan(s, folders, nil, planNow)
+	if len(a.Load) != 0 {
+		t.Fatalf("a folder still settling loads: %+v", a.Load)
+	}
+	rollback := with(s.Hist.clone(), func(h *History) { h.Activate("v1", Summary{Files: 8, Bytes: 800}, planNow) })
+	s = s.withHistory(rollback, s.SeenSeq) // another process's activation
+	folders["v3"] = settled(3)
+	s, a = plan(s, folders, nil, planNow.Add(time.Second))
+	if len(a.Load) != 1 || a.Load[0].Version != "v3" {
+		t.Fatalf("loads once settled: %+v, want v3", a.Load)
+	}
+	s, _ = plan(s, folders, []loadResult{good(a.Load[0].ID, "v3", 9)}, planNow.Add(2*time.Second))
+	if s.Hist.Current != "v1" || s.Hist.StateOf("v3") != Ready {
+		t.Errorf("after v3's load: current %q, v3 %v; want v1 current and v3 ready", s.Hist.Current, s.Hist.StateOf("v3"))
+	}
+}
+
+// TestFixedDropIsANewDecision: a drop that failed to validate and is then
+// fixed is numbered again when it changes, so it goes current even after an
+// activation made between its failure and its fix.
+func TestFixedDropIsANewDecision(t *testing.T) {
+	s := state(v1v2(), map[string]memo{"v1": loadedAt(1), "v2": loadedAt(2)}, "v2")
+	folders := map[string]folderView{"v1": settled(1), "v2": settled(2), "v3": settled(3)}
+	s, a := plan(s, folders, nil, planNow)
+	s, _ = plan(s, folders, []loadResult{bad(a.Load[0].ID, "v3")}, planNow.Add(time.Second))
+	rollback := with(s.Hist.clone(), func(h *History) { h.Activate("v1", Summary{Files: 8, Bytes: 800}, planNow) })
+	s = s.withHistory(rollback, s.SeenSeq)
+	folders["v3"] = dirty(4)
+	s, _ = plan(s, folders, nil, planNow.Add(2*time.Second))
+	folders["v3"] = settled(4)
+	s, a = plan(s, folders, nil, planNow.Add(3*time.Second))
+	if len(a.Load) != 1 {
+		t.Fatalf("the fixed folder's load: %+v", a.Load)
+	}
+	s, _ = plan(s, folders, []loadResult{good(a.Load[0].ID, "v3", 9)}, planNow.Add(4*time.Second))
+	if s.Hist.Current != "v3" {
+		t.Errorf("after the fix loaded: current %q, want v3", s.Hist.Current)
+	}
+}

@@ -72,7 +72,9 @@ func (p *planner) loadServe(v string, f folderView) {
 	p.start(v, f.FP, loadServe, 0)
 }
 
-// loadDeploy loads a new folder once it settled: a decision, numbered.
+// loadDeploy loads a new folder once it settled. The drop is a decision,
+// numbered when its folder is first seen (again after a failed try, when it
+// changes): an activate made while it still settles is the later decision.
 func (p *planner) loadDeploy(v string, f folderView) {
 	m := p.s.Mem[v]
 	if m.LoadID != 0 {
@@ -81,11 +83,18 @@ func (p *planner) loadDeploy(v string, f folderView) {
 		}
 		return
 	}
-	if !f.Settled || f.Dirty || (m.Tried && m.TriedFP == f.FP) {
+	if m.Tried && m.TriedFP == f.FP {
 		return
 	}
-	p.s.Decision++
-	p.start(v, f.FP, loadDeploy, p.s.Decision)
+	if m.Decision == 0 {
+		p.s.Decision++
+		m.Decision = p.s.Decision
+		p.s.Mem[v] = m
+	}
+	if !f.Settled || f.Dirty {
+		return
+	}
+	p.start(v, f.FP, loadDeploy, m.Decision)
 }
 
 // loadAdopt tries the folders of a first start without a current build:

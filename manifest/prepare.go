@@ -179,19 +179,27 @@ func startProgress(log *zap.Logger, every time.Duration, version string, files [
 		p.totalBytes += f.size
 	}
 	start := time.Now()
+	line := func() {
+		log.Info("loading build", zap.String("version", version),
+			zap.Int64("files", p.files.Load()), zap.Int("files_total", p.totalFiles),
+			zap.Int64("bytes", p.bytes.Load()), zap.Int64("bytes_total", p.totalBytes),
+			zap.Duration("elapsed", time.Since(start)))
+	}
 	go func() {
 		defer close(p.done)
 		t := time.NewTicker(every)
 		defer t.Stop()
+		logged := false
 		for {
 			select {
 			case <-p.stopc:
+				if !logged && time.Since(start) >= every {
+					line() // a load longer than every says so, however busy the machine
+				}
 				return
 			case <-t.C:
-				log.Info("loading build", zap.String("version", version),
-					zap.Int64("files", p.files.Load()), zap.Int("files_total", p.totalFiles),
-					zap.Int64("bytes", p.bytes.Load()), zap.Int64("bytes_total", p.totalBytes),
-					zap.Duration("elapsed", time.Since(start)))
+				line()
+				logged = true
 			}
 		}
 	}()

@@ -35,8 +35,12 @@ func runBlock(args []string) error {
 	})
 	switch {
 	case errors.Is(err, manifest.ErrBlockCurrent):
-		return fmt.Errorf("%s is the current build: activate another first (skewless activate OTHER --builds %s), then block %s",
-			v, builds, v)
+		where := "--builds " + builds
+		if cluster.Redis != "" {
+			where = "--redis " + redactedURL(cluster.Redis)
+		}
+		return fmt.Errorf("%s is the current build: activate another first (skewless activate OTHER %s), then block %s",
+			v, where, v)
 	case err != nil:
 		return err
 	case already:

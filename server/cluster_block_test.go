@@ -61,6 +61,9 @@ func TestClusterBlock(t *testing.T) {
 			return resp.StatusCode == 200
 		})
 	}
+	if out, code := c.cli(t, "block", "v2"); code == 0 || !strings.Contains(out, "activate another first (skewless activate OTHER --redis redis://") {
+		t.Errorf("block of the cluster's current build: exit %d, %q; want it refused, naming --redis", code, out)
+	}
 	if out, code := c.cli(t, "block", "v9"); code == 0 || !strings.Contains(out, `no build "v9" in cluster`) {
 		t.Errorf("block of an unknown build: exit %d, %q", code, out)
 	}
