@@ -221,6 +221,7 @@ func (l *loop) stateChanged(ctx context.Context) {
 		l.log.Error("state file corrupt or lost; rewriting it from the state in memory", zap.Error(err))
 		if h, err := l.store.Update(ctx, func(*History) error { return nil }); err == nil {
 			l.s = l.s.withHistory(h, l.s.SeenSeq)
+			l.keepPathLists(ctx)
 		}
 	case err != nil:
 		l.log.Error("state file unusable; keeping the state in memory", zap.Error(err))
@@ -432,4 +433,24 @@ func (l *loop) sortedLive() []*Build {
 		out = append(out, b)
 	}
 	return out
+}
+
+// keepPathLists writes back the path lists this process knows (of the
+// builds it holds, and of the retired and blocked builds whose lists it
+// read), after a state that was lost was written back: a store that lost
+// the state (a Redis restarted empty) lost them too, and an instance that
+// joins reads them to answer those builds' paths with their markers.
+func (l *loop) keepPathLists(ctx context.Context) {
+	lists := map[string][]string{}
+	for v, c := range l.retired {
+		lists[v] = slices.Sorted(maps.Keys(c.paths))
+	}
+	for v, b := range l.builds {
+		lists[v] = buildPaths(b)
+	}
+	for _, v := range slices.Sorted(maps.Keys(lists)) {
+		if _, err := l.store.SavePaths(context.WithoutCancel(ctx), v, lists[v]); err != nil {
+			l.log.Warn("cannot write back the build's path list", zap.String("version", v), zap.Error(err))
+		}
+	}
 }

@@ -69,3 +69,43 @@ func TestClusterBlock(t *testing.T) {
 	}
 	c.noPanic(t)
 }
+
+// TestClusterMarkersSurviveRedisRestart: after a Redis restarted empty,
+// the instances write back the state and the path lists they know, so an
+// instance that joins afterwards still answers a blocked build's paths
+// with the marker.
+func TestClusterMarkersSurviveRedisRestart(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, "--grace", "1h")
+	nodes := c.startAll(t, 2, "v1")
+	for _, n := range nodes {
+		n.waitServing(t, "v1", 30*time.Second)
+	}
+	for _, n := range nodes {
+		dropBuild(t, n.dir, fixtures+"/v2", "v2")
+	}
+	for _, n := range nodes {
+		n.waitServing(t, "v2", 20*time.Second)
+	}
+	if out, code := c.cli(t, "block", "v1"); code != 0 {
+		t.Fatalf("block v1 --redis: exit %d\n%s", code, out)
+	}
+	c.redis.Stop()
+	for _, n := range nodes {
+		eventually(t, 10*time.Second, n.base+" notices redis is down", func() bool { return n.metric(t, "skewless_redis_up") == 0 })
+	}
+	if err := c.redis.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the state written back", func() bool {
+		out, code := c.cli(t, "status", "--json")
+		return code == 0 && strings.Contains(out, `"current": "v2"`)
+	})
+	joiner := c.start(t, buildsOf(t, "v2"))
+	joiner.waitServing(t, "v2", 20*time.Second)
+	eventually(t, 10*time.Second, "the joiner answers v1's chunk as blocked", func() bool {
+		resp, _ := do(t, "GET", joiner.base+viteV1About)
+		return resp.StatusCode == 404 && resp.Header.Get("Skewless-Asset") == "blocked"
+	})
+	c.noPanic(t)
+}
