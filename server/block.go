@@ -95,6 +95,9 @@ func updateBuild(cluster clusterCommand, builds, v string, fn func(h *manifest.H
 	if err := checkBuildsFolder(builds); err != nil {
 		return err
 	}
+	if err := notClusterFolder(builds); err != nil {
+		return err
+	}
 	info, statErr := os.Stat(filepath.Join(builds, v))
 	present := statErr == nil && info.IsDir()
 	if h, _ := manifest.ReadHistory(builds); !present && h.Builds[v] == nil {

@@ -77,3 +77,31 @@ func openCluster(cfg clusterConfig, addr net.Addr, log *zap.Logger) (*manifest.R
 		zap.Duration("barrier_timeout", cfg.BarrierTimeout))
 	return store, nil
 }
+
+// markFolder records whether the builds folder is a cluster's, so that
+// commands given --builds for it point to --redis instead of changing a
+// state no server reads.
+func markFolder(cfg serveConfig) error {
+	if cfg.Cluster.Redis == "" {
+		return manifest.UnmarkCluster(cfg.Builds)
+	}
+	return manifest.MarkCluster(cfg.Builds, manifest.ClusterMark{Redis: redactedURL(cfg.Cluster.Redis), Cluster: cfg.Cluster.Name})
+}
+
+// notClusterFolder refuses a command given --builds for a folder a
+// cluster's instance serves: its builds are decided in Redis.
+func notClusterFolder(builds string) error {
+	m, ok := manifest.ClusterOf(builds)
+	if !ok {
+		return nil
+	}
+	return fmt.Errorf("%s is a folder of cluster %q, whose builds are decided in Redis: give --redis %s%s instead of --builds",
+		builds, m.Cluster, m.Redis, clusterFlagText(m.Cluster))
+}
+
+func clusterFlagText(name string) string {
+	if name == "skewless" {
+		return ""
+	}
+	return " --cluster " + name
+}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skewless/skewless/manifest"
 )
 
 func TestClusterBlock(t *testing.T) {
@@ -24,6 +26,12 @@ func TestClusterBlock(t *testing.T) {
 	}
 	for _, n := range nodes {
 		n.waitServing(t, "v2", 20*time.Second)
+	}
+	// The instances' own folders: a command given --builds for one points
+	// to --redis instead of changing a state no instance reads.
+	if out, code := skewless(t, "activate", "v1", "--builds", nodes[0].dir); code != 1 ||
+		!strings.Contains(out, `is a folder of cluster "skewless", whose builds are decided in Redis: give --redis redis://`) {
+		t.Errorf("activate --builds on an instance's folder: exit %d, %q; want it refused, naming --redis", code, out)
 	}
 	stream := openStream(t, nodes[1].base)
 	stream.nextEvent(t, 5*time.Second) // the current version
@@ -108,4 +116,25 @@ func TestClusterMarkersSurviveRedisRestart(t *testing.T) {
 		return resp.StatusCode == 404 && resp.Header.Get("Skewless-Asset") == "blocked"
 	})
 	c.noPanic(t)
+}
+
+// TestServerOnItsOwnUnmarksClusterFolder: a folder last served by a
+// cluster's instance is a server's own again once a server on its own
+// serves it: commands given --builds work on it.
+func TestServerOnItsOwnUnmarksClusterFolder(t *testing.T) {
+	t.Parallel()
+	dir := buildsWith(t, fixtures, "v1")
+	if err := manifest.MarkCluster(dir, manifest.ClusterMark{Redis: "redis://127.0.0.1:6379/0", Cluster: "skewless"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := skewless(t, "status", "--builds", dir); code != 1 || !strings.Contains(out, "is a folder of cluster") {
+		t.Fatalf("status --builds on a cluster's folder: exit %d, %q; want it refused", code, out)
+	}
+	startServer(t, testConfig(t, dir))
+	if _, ok := manifest.ClusterOf(dir); ok {
+		t.Error("the folder is still marked as a cluster's with a server on its own serving it")
+	}
+	if out, code := skewless(t, "status", "--builds", dir); code != 0 {
+		t.Errorf("status --builds once a server on its own serves the folder: exit %d, %q", code, out)
+	}
 }

@@ -80,6 +80,9 @@ func runActivate(args []string) error {
 	if err := checkBuildsFolder(builds); err != nil {
 		return err
 	}
+	if err := notClusterFolder(builds); err != nil {
+		return err
+	}
 	dir := filepath.Join(builds, v)
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 		return fmt.Errorf("no build %q in %s (skewless status --builds %s lists the builds)", v, builds, builds)
@@ -157,6 +160,9 @@ func runStatus(args []string) error {
 		return cluster.status(asJSON)
 	}
 	if err := checkBuildsFolder(builds); err != nil {
+		return err
+	}
+	if err := notClusterFolder(builds); err != nil {
 		return err
 	}
 	base, err := commandBase(base, builds)

@@ -115,6 +115,9 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 	if err != nil {
 		return err
 	}
+	if err := markFolder(cfg); err != nil {
+		return err
+	}
 	if cluster != nil {
 		defer cluster.Close() // after the registry: the instance leaves the cluster last
 	}
