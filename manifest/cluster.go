@@ -101,11 +101,15 @@ type InstanceReport struct {
 	// StateProblem says what it finds wrong with the shared state (data
 	// it cannot use under the cluster's keys).
 	StateProblem string `json:"state_problem,omitempty"`
+	// OpenTabs counts the tabs with an event stream open on it, by the
+	// build they run, at its last heartbeat.
+	OpenTabs map[string]int `json:"open_tabs,omitempty"`
 }
 
 // sameAs reports whether two reports say the same, heartbeat aside.
 func (r InstanceReport) sameAs(o InstanceReport) bool {
 	r.Seen, o.Seen = time.Time{}, time.Time{}
+	r.OpenTabs, o.OpenTabs = nil, nil // refreshed by every heartbeat: not news for the barrier
 	a, _ := json.Marshal(r)
 	b, _ := json.Marshal(o)
 	return string(a) == string(b)

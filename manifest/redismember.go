@@ -171,6 +171,9 @@ func (m *member) beat(ctx context.Context) {
 	m.mu.Unlock()
 	rep.Seen = time.Now().UTC()
 	rep.StateProblem = s.Problem()
+	if count := s.openTabs.Load(); count != nil {
+		rep.OpenTabs = (*count)()
+	}
 	b, _ := json.Marshal(rep)
 	pipe := s.rdb.Pipeline()
 	pipe.Set(ctx, s.keys.instance(rep.ID), b, instanceTTL*s.cfg.Heartbeat)

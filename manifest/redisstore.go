@@ -76,9 +76,15 @@ type RedisStore struct {
 	member  *member  // nil for a command's store
 
 	up atomic.Bool
+	// openTabs, when set, counts this instance's open tabs for its report.
+	openTabs atomic.Pointer[func() map[string]int]
 }
 
 var _ ClusterStore = (*RedisStore)(nil)
+
+// CountTabs makes every heartbeat report this instance's open tabs by
+// build, as count returns them (`status --redis` adds them up).
+func (s *RedisStore) CountTabs(count func() map[string]int) { s.openTabs.Store(&count) }
 
 type redisKeys struct{ prefix string }
 

@@ -7,6 +7,8 @@ package main
 // it; `unblock` serves the build's chunks again everywhere.
 
 import (
+	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,20 @@ func TestClusterBlock(t *testing.T) {
 		!strings.Contains(out, `is a folder of cluster "skewless", whose builds are decided in Redis: give --redis redis://`) {
 		t.Errorf("activate --builds on an instance's folder: exit %d, %q; want it refused, naming --redis", code, out)
 	}
+	// A tab on each instance running v2: status adds them up.
+	for _, n := range nodes {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		req, _ := http.NewRequestWithContext(ctx, "GET", n.base+"/_skewless/events?v=v2", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+	}
+	eventually(t, 10*time.Second, "status --redis adds up the instances' open tabs", func() bool {
+		return c.status(t).OpenTabs["v2"] == 2
+	})
 	stream := openStream(t, nodes[1].base)
 	stream.nextEvent(t, 5*time.Second) // the current version
 

@@ -24,6 +24,8 @@ type clusterStatusJSON struct {
 	Lacking   []string                  `json:"lacking,omitempty"`
 	Builds    []manifest.BuildStatus    `json:"builds"`
 	Instances []manifest.InstanceReport `json:"instances"`
+	// OpenTabs adds up the instances' open tabs by build.
+	OpenTabs map[string]int `json:"open_tabs"`
 	// Problems: the state or reports under the cluster's keys that are
 	// not skewless's.
 	Problems []string `json:"problems,omitempty"`
@@ -59,6 +61,12 @@ func (c *clusterCommand) status(asJSON bool) error {
 	out.Instances = live
 	if out.Instances == nil {
 		out.Instances = []manifest.InstanceReport{}
+	}
+	out.OpenTabs = map[string]int{}
+	for _, r := range live {
+		for v, n := range r.OpenTabs {
+			out.OpenTabs[v] += n
+		}
 	}
 	if h != nil {
 		out.fill(h, live)
@@ -109,7 +117,7 @@ func (o *clusterStatusJSON) print(redisURL string) {
 	}
 	if len(o.Builds) > 0 {
 		fmt.Println()
-		printStatus(o.Builds, manifest.OpenTabs{}) // open tabs are counted per instance, in its metrics
+		printStatus(o.Builds, manifest.OpenTabs{Updated: time.Now(), Tabs: o.OpenTabs})
 	}
 	fmt.Println()
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)

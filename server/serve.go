@@ -129,6 +129,12 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 		return err
 	}
 	defer loader.Close() // after the registry, closed below: it stops loading first
+	if cluster != nil {
+		cluster.CountTabs(func() map[string]int {
+			counts, _ := s.events.tabs.snapshot()
+			return known(counts, reg.Snapshot())
+		})
+	}
 	stopMetrics := startMetrics(metricsLn, s.metrics, log)
 	defer stopMetrics()
 	app := newApp(s)
