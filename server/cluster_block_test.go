@@ -146,6 +146,9 @@ func TestServerOnItsOwnUnmarksClusterFolder(t *testing.T) {
 	if out, code := skewless(t, "status", "--builds", dir); code != 1 || !strings.Contains(out, "is a folder of cluster") {
 		t.Fatalf("status --builds on a cluster's folder: exit %d, %q; want it refused", code, out)
 	}
+	if out, code := skewless(t, "prune", "--builds", dir); code != 1 || !strings.Contains(out, "prune does not delete a cluster's folders") {
+		t.Fatalf("prune --builds on a cluster's folder: exit %d, %q; want it refused", code, out)
+	}
 	startServer(t, testConfig(t, dir))
 	if _, ok := manifest.ClusterOf(dir); ok {
 		t.Error("the folder is still marked as a cluster's with a server on its own serving it")

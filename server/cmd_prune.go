@@ -23,6 +23,12 @@ func runPrune(args []string) error {
 	if err := checkBuildsFolder(builds); err != nil {
 		return err
 	}
+	if m, ok := manifest.ClusterOf(builds); ok {
+		// Its state file is not the cluster's: it may call retired a build
+		// the cluster still serves.
+		return fmt.Errorf("%s is a folder of cluster %q, whose builds are decided in Redis: prune does not delete a cluster's folders; "+
+			"remove retired builds' folders by hand (skewless status --redis %s lists them)", builds, m.Cluster, m.Redis)
+	}
 	var list []manifest.PrunedBuild
 	var err error
 	if dry {
