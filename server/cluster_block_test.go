@@ -18,17 +18,7 @@ import (
 
 func TestClusterBlock(t *testing.T) {
 	t.Parallel()
-	c := newTestCluster(t, "--grace", "1h")
-	nodes := c.startAll(t, 2, "v1")
-	for _, n := range nodes {
-		n.waitServing(t, "v1", 30*time.Second)
-	}
-	for _, n := range nodes {
-		dropBuild(t, n.dir, fixtures+"/v2", "v2")
-	}
-	for _, n := range nodes {
-		n.waitServing(t, "v2", 20*time.Second)
-	}
+	c, nodes := twoInstancesOnV2(t)
 	// The instances' own folders: a command given --builds for one points
 	// to --redis instead of changing a state no instance reads.
 	if out, code := skewless(t, "activate", "v1", "--builds", nodes[0].dir); code != 1 ||
@@ -100,17 +90,7 @@ func TestClusterBlock(t *testing.T) {
 // with the marker.
 func TestClusterMarkersSurviveRedisRestart(t *testing.T) {
 	t.Parallel()
-	c := newTestCluster(t, "--grace", "1h")
-	nodes := c.startAll(t, 2, "v1")
-	for _, n := range nodes {
-		n.waitServing(t, "v1", 30*time.Second)
-	}
-	for _, n := range nodes {
-		dropBuild(t, n.dir, fixtures+"/v2", "v2")
-	}
-	for _, n := range nodes {
-		n.waitServing(t, "v2", 20*time.Second)
-	}
+	c, nodes := twoInstancesOnV2(t)
 	if out, code := c.cli(t, "block", "v1"); code != 0 {
 		t.Fatalf("block v1 --redis: exit %d\n%s", code, out)
 	}
@@ -156,4 +136,22 @@ func TestServerOnItsOwnUnmarksClusterFolder(t *testing.T) {
 	if out, code := skewless(t, "status", "--builds", dir); code != 0 {
 		t.Errorf("status --builds once a server on its own serves the folder: exit %d, %q", code, out)
 	}
+}
+
+// twoInstancesOnV2 is a cluster of two instances that served v1 and then
+// v2 (v1 live).
+func twoInstancesOnV2(t *testing.T) (*testCluster, []*clusterNode) {
+	t.Helper()
+	c := newTestCluster(t, "--grace", "1h")
+	nodes := c.startAll(t, 2, "v1")
+	for _, n := range nodes {
+		n.waitServing(t, "v1", 30*time.Second)
+	}
+	for _, n := range nodes {
+		dropBuild(t, n.dir, fixtures+"/v2", "v2")
+	}
+	for _, n := range nodes {
+		n.waitServing(t, "v2", 20*time.Second)
+	}
+	return c, nodes
 }
