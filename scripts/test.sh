@@ -60,8 +60,20 @@ fi
 echo "--- fuzz (${FUZZTIME:=5s} each)"
 for pkg in ./manifest ./server; do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null
-    echo "ok   $pkg $target"
+    # A failing input fails at once; a fuzzing run that broke down without
+    # one (a worker lost on a starved machine) is said and tried again once.
+    for try in 1 2; do
+      if out=$(go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1); then
+        echo "ok   $pkg $target"
+        break
+      fi
+      echo "$out" | tail -40
+      if [ "$try" = 2 ] || grep -q 'Failing input written to' <<<"$out"; then
+        echo "FAIL $pkg $target" >&2
+        exit 1
+      fi
+      echo "--- $pkg $target: the fuzzing run broke down without a failing input; once more"
+    done
   done
 done
 echo "--- all tests passed"
