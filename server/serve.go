@@ -115,17 +115,14 @@ func serve(ctx context.Context, cfg serveConfig, log *zap.Logger, access *access
 	if err != nil {
 		return err
 	}
-	if err := markFolder(cfg); err != nil {
-		return err
-	}
 	if cluster != nil {
 		defer cluster.Close() // after the registry: the instance leaves the cluster last
 	}
+	if err := markFolder(cfg); err != nil {
+		return err
+	}
 	s, reg, loader, err := newServer(cfg, log, access, hooks, cluster)
 	if err != nil {
-		if metricsLn != nil {
-			metricsLn.Close()
-		}
 		return err
 	}
 	defer loader.Close() // after the registry, closed below: it stops loading first
