@@ -22,9 +22,9 @@ redis_port=$((port + 10))
 work=${SKEWLESS_CLUSTER_DIR:-${TMPDIR:-/tmp}/skewless-cluster}
 redis_url="redis://127.0.0.1:$redis_port/0"
 
-for bin in redis-server nginx; do
+for bin in redis-server nginx curl; do
   if ! command -v "$bin" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$bin" ]; then
-    echo "cluster: $bin is missing: apt-get install redis-server nginx" >&2
+    echo "cluster: $bin is missing: apt-get install redis-server nginx curl" >&2
     exit 1
   fi
 done

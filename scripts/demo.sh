@@ -28,7 +28,7 @@ done
 # the server, so the pid is the server's).
 if [ -f "$demo/demo.pid" ]; then
   pid=$(cat "$demo/demo.pid")
-  if kill -0 "$pid" 2>/dev/null && ps -p "$pid" -o args= 2>/dev/null | grep -qF "$demo/skewless"; then
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$demo/skewless"; then
     echo "a demo is already running from $demo (pid $pid): stop it first (Ctrl-C in its terminal, or kill $pid)," >&2
     echo "or run another one elsewhere: SKEWLESS_DEMO_DIR=/tmp/skewless-demo2 $0 --addr :8081" >&2
     exit 1

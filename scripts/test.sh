@@ -7,13 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # need_packages installs, from Debian, what the tests run for real and do
-# not find: chromium (browser tests), nginx and caddy (proxies in front),
-# redis-server (cluster mode). As root with apt-get it installs them and
+# not find: gcc (go test -race needs cgo), chromium (browser tests), nginx and
+# caddy (proxies in front), redis-server (cluster mode). As root with apt-get it installs them and
 # stops if that fails; otherwise it says what to install, and stops under CI
 # (those tests fail there rather than skip).
 need_packages() {
   local missing=() entry cmd
-  for entry in chromium:chromium nginx:nginx caddy:caddy redis-server:redis-server; do
+  for entry in gcc:gcc chromium:chromium nginx:nginx caddy:caddy redis-server:redis-server; do
     cmd=${entry%%:*}
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${entry#*:}")
   done
