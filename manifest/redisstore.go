@@ -131,7 +131,7 @@ func OpenRedisStore(cfg RedisStoreConfig) (*RedisStore, error) {
 	opt.MaxRetries, opt.PoolSize, opt.PoolTimeout = 1, 8, 2*time.Second
 	opt.ClientName = "skewless"
 	s := &RedisStore{cfg: cfg, log: cfg.Log, rdb: redis.NewClient(opt), keys: redisKeys{cfg.Cluster},
-		self: "activate@" + hostname(), url: redactURL(cfg.URL)}
+		self: "activate@" + hostname(), url: RedactURL(cfg.URL)}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	err = s.rdb.Ping(ctx).Err()
 	cancel()
@@ -468,7 +468,9 @@ func (s *RedisStore) Changes() <-chan struct{} {
 	return s.member.changes
 }
 
-func redactURL(raw string) string {
+// RedactURL is a Redis URL as logs and messages show it: its password
+// left out.
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "redis"

@@ -37,7 +37,7 @@ func runBlock(args []string) error {
 	case errors.Is(err, manifest.ErrBlockCurrent):
 		where := "--builds " + builds
 		if cluster.Redis != "" {
-			where = "--redis " + redactedURL(cluster.Redis)
+			where = "--redis " + manifest.RedactURL(cluster.Redis)
 		}
 		return fmt.Errorf("%s is the current build: activate another first (skewless activate OTHER %s), then block %s",
 			v, where, v)

@@ -85,7 +85,7 @@ func markFolder(cfg serveConfig) error {
 	if cfg.Cluster.Redis == "" {
 		return manifest.UnmarkCluster(cfg.Builds)
 	}
-	return manifest.MarkCluster(cfg.Builds, manifest.ClusterMark{Redis: redactedURL(cfg.Cluster.Redis), Cluster: cfg.Cluster.Name})
+	return manifest.MarkCluster(cfg.Builds, manifest.ClusterMark{Redis: manifest.RedactURL(cfg.Cluster.Redis), Cluster: cfg.Cluster.Name})
 }
 
 // notClusterFolder refuses a command given --builds for a folder a

@@ -63,7 +63,7 @@ func (c *clusterCommand) activate(v string) error {
 		prev, prevSeq, decision = h.Current, h.Seq, 0
 		switch {
 		case h.StateOf(v) == manifest.Blocked:
-			return fmt.Errorf("%s is blocked: unblock it first (skewless unblock %s --redis %s)", v, v, redactedURL(c.Redis))
+			return fmt.Errorf("%s is blocked: unblock it first (skewless unblock %s --redis %s)", v, v, manifest.RedactURL(c.Redis))
 		case h.Current == v:
 		case len(live) == 0:
 			return activateAlone(h, v)

@@ -106,7 +106,7 @@ func (o *clusterStatusJSON) fill(h *manifest.History, live []manifest.InstanceRe
 }
 
 func (o *clusterStatusJSON) print(redisURL string) {
-	fmt.Printf("cluster %s on %s: current %s", o.Cluster, redactedURL(redisURL), orNone(o.Current))
+	fmt.Printf("cluster %s on %s: current %s", o.Cluster, manifest.RedactURL(redisURL), orNone(o.Current))
 	if o.Seq > 0 {
 		fmt.Printf(" (seq %d)", o.Seq)
 	}
@@ -145,13 +145,4 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-func redactedURL(raw string) string {
-	if i := strings.Index(raw, "@"); i >= 0 {
-		if j := strings.Index(raw, "://"); j >= 0 && j < i {
-			return raw[:j+3] + "…@" + raw[i+1:]
-		}
-	}
-	return raw
 }

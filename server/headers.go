@@ -99,7 +99,7 @@ type clientHeaders struct {
 func (s *server) fileHeaders(snap *manifest.Snapshot, f *manifest.File) *fileHeaders {
 	sh := s.headers.cur.Load()
 	if sh == nil || sh.snap != snap {
-		sh = s.headers.prepare(snap)
+		sh = s.headers.prepare(snap, s.builds.Snapshot())
 	}
 	for _, b := range sh.builds {
 		if p := b.files[f]; p != nil {
@@ -117,8 +117,11 @@ func (s *server) fileHeaders(snap *manifest.Snapshot, f *manifest.File) *fileHea
 }
 
 // prepare makes the tables of snap, reusing those of the previous snapshot
-// for builds whose activation has not changed.
-func (hc *headerCache) prepare(snap *manifest.Snapshot) *servedHeaders {
+// for builds whose activation has not changed. Only the tables of latest,
+// the snapshot the registry publishes now, are kept: a request still on an
+// older one during a switch gets its tables without replacing the newer
+// ones (which the next request would otherwise build again).
+func (hc *headerCache) prepare(snap, latest *manifest.Snapshot) *servedHeaders {
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
 	prev := hc.cur.Load()
@@ -134,7 +137,9 @@ func (hc *headerCache) prepare(snap *manifest.Snapshot) *servedHeaders {
 	for _, b := range builds {
 		sh.builds = append(sh.builds, hc.buildTable(prev, b, snap.Activated(b.Version), now))
 	}
-	hc.cur.Store(sh)
+	if snap == latest {
+		hc.cur.Store(sh)
+	}
 	return sh
 }
 
