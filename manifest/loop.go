@@ -36,6 +36,7 @@ type loop struct {
 	wg      sync.WaitGroup // loads in flight
 	loadCtx context.Context
 	retired map[string]retiredPaths // path sets of retired and blocked builds, by version
+	lost    map[string]bool         // versions whose path list could not be read (said once)
 	wake    *time.Timer
 	// startSeq is the sequence at start: activations above it are this
 	// process's to count.
@@ -67,7 +68,7 @@ func newLoop(ctx context.Context, r *Registry, store StateStore, own bool, w *wa
 	l := &loop{reg: r, cfg: r.cfg, log: r.log, store: store, ownStore: own, w: w,
 		folders: map[string]folderView{}, builds: map[string]*Build{}, staged: map[uint64]*Build{},
 		loads: map[uint64]context.CancelFunc{}, loadc: make(chan loadDone), loadCtx: ctx,
-		retired: map[string]retiredPaths{}, started: now, known: h != nil}
+		retired: map[string]retiredPaths{}, lost: map[string]bool{}, started: now, known: h != nil}
 	l.cluster, _ = store.(ClusterStore)
 	if h == nil {
 		h = newHistory()

@@ -42,7 +42,8 @@ func PruneCandidates(buildsDir string) ([]PrunedBuild, error) {
 		return nil, err
 	}
 	var out []PrunedBuild
-	for _, v := range presentVersions(buildsDir) {
+	vs, _ := versionFolders(buildsDir) // as the watcher sees them: symlinked folders too
+	for _, v := range vs {
 		if Prunable(h, v) {
 			out = append(out, sizeOf(buildsDir, v))
 		}
@@ -69,7 +70,8 @@ func Prune(ctx context.Context, buildsDir string) ([]PrunedBuild, error) {
 	var out []PrunedBuild
 	_, err = store.Update(ctx, func(h *History) error {
 		out = nil
-		for _, v := range presentVersions(buildsDir) {
+		vs, _ := versionFolders(buildsDir)
+		for _, v := range vs {
 			if Prunable(h, v) {
 				p := sizeOf(buildsDir, v)
 				p.Err = retireFolder(ctx, store, h, buildsDir, v)
@@ -137,18 +139,6 @@ func folderPaths(dir string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-// presentVersions lists the version folders of buildsDir, sorted.
-func presentVersions(buildsDir string) []string {
-	entries, _ := os.ReadDir(buildsDir)
-	var out []string
-	for _, e := range entries {
-		if ValidVersion(e.Name()) && e.IsDir() {
-			out = append(out, e.Name())
-		}
-	}
-	return out
 }
 
 // sizeOf counts the files and bytes of folder v, as it is on disk.

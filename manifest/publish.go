@@ -104,8 +104,15 @@ func (l *loop) retiredSet(v string, r *Record) retiredPaths {
 	case r.Paths != "":
 		paths, err := l.store.LoadPaths(context.Background(), v)
 		if err != nil {
-			l.log.Warn("the path list of a retired build is lost; its paths answer as unknown", zap.String("version", v), zap.Error(err))
+			// Not kept: the next publish tries again (a store back from an
+			// outage, or another instance writing the list back).
+			if !l.lost[v] {
+				l.lost[v] = true
+				l.log.Warn("the path list of a retired build is lost; its paths answer as unknown until it can be read", zap.String("version", v), zap.Error(err))
+			}
+			return retiredPaths{version: v, digest: r.Paths, paths: map[string]struct{}{}}
 		}
+		delete(l.lost, v)
 		c.paths = pathSet(paths)
 	default:
 		c.paths = pathSet(r.Hashed)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -136,7 +137,7 @@ func (s *FileStore) Read(context.Context) (*History, error) {
 // read reads state.json. A missing or corrupt one gives a rebuilt state,
 // with an error wrapping ErrCorruptState unless it is a first start.
 func (s *FileStore) read() (*History, os.FileInfo, error) {
-	b, err := os.ReadFile(s.statePath())
+	b, info, err := readWithInfo(s.statePath())
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, ok := s.highWater(); s.lastStat == nil && !ok {
 			return newHistory(), nil, nil // a first start
@@ -146,7 +147,6 @@ func (s *FileStore) read() (*History, os.FileInfo, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read state: %w", err)
 	}
-	info, _ := os.Stat(s.statePath())
 	h, err := decodeHistory(b)
 	if err != nil {
 		return s.rebuilt(), info, err
@@ -327,4 +327,21 @@ func (s *FileStore) foreign() bool {
 	s.statFailed = false
 	l := s.lastStat
 	return l == nil || !os.SameFile(info, l) || !info.ModTime().Equal(l.ModTime()) || info.Size() != l.Size()
+}
+
+// readWithInfo reads a file and stats it through one open handle: the
+// bytes and the info are of the same file, even if another process renames
+// a new one into place meanwhile.
+func readWithInfo(p string) ([]byte, os.FileInfo, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := io.ReadAll(f)
+	return b, info, err
 }
