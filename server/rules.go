@@ -112,13 +112,11 @@ func (s *server) pageRuleHeaders(c *fiber.Ctx, snap *manifest.Snapshot, p string
 	for _, x := range fh.extra {
 		h.Del(x.Name)
 	}
-	var extra []manifest.Header
 	for _, x := range headerRules(snap).For(p) {
-		if !strings.EqualFold(x.Name, fiber.HeaderContentType) {
-			extra = append(extra, x)
+		if !strings.EqualFold(x.Name, fiber.HeaderContentType) { // the file's own type stays
+			h.AddBytesKV(utils.UnsafeBytes(x.Name), utils.UnsafeBytes(x.Value))
 		}
 	}
-	addRuleHeaders(h, extra)
 }
 
 // addRuleHeaders adds headers from _headers rules.
